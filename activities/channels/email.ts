@@ -1,0 +1,48 @@
+/** Email over SMTP with nodemailer. */
+import { createHash } from 'node:crypto';
+import nodemailer from 'nodemailer';
+import { FailureType } from '../../workflows/definitions';
+import { type ChannelProvider, type OutboundMessage, PermanentSendError, type ProviderReceipt } from './provider';
+
+interface SmtpError extends Error {
+  code?: string;
+  responseCode?: number;
+  command?: string;
+}
+
+/** Creates the SMTP email provider for `smtpUrl` (smtp://user:pass@host:port, smtps://...). */
+export function createSmtpEmailProvider(options: { smtpUrl: string; from: string }): ChannelProvider {
+  const transport = nodemailer.createTransport(options.smtpUrl);
+  return {
+    name: 'smtp',
+    async send(message: OutboundMessage): Promise<ProviderReceipt> {
+      // The Message-ID derives from the message key, so a resend after a lost acknowledgement is
+      // recognisable downstream as the same message.
+      const messageId = `<${createHash('sha256').update(message.key).digest('hex').slice(0, 32)}@journey-executor>`;
+      try {
+        const info = (await transport.sendMail({
+          from: options.from,
+          to: message.to,
+          subject: message.subject ?? '',
+          text: message.text,
+          messageId,
+        })) as { messageId?: string };
+        return { provider: 'smtp', providerId: info.messageId ?? messageId, status: 'sent' };
+      } catch (err) {
+        throw classifySmtpError(err as SmtpError);
+      }
+    },
+    close: () => transport.close(),
+  };
+}
+
+/** Permanent SMTP answers (5xx, refused envelope) become {@link PermanentSendError}; the rest is retried. */
+export function classifySmtpError(err: SmtpError): Error {
+  const permanent = (err.responseCode ?? 0) >= 500 || err.code === 'EENVELOPE';
+  if (!permanent) return err;
+  const recipientProblem = err.command === 'RCPT TO' || err.code === 'EENVELOPE';
+  return new PermanentSendError(
+    recipientProblem ? FailureType.invalidRecipient : 'ProviderRejected',
+    `SMTP ${err.responseCode ?? err.code ?? ''}: ${err.message}`,
+  );
+}

@@ -1,0 +1,25 @@
+/** Chooses each channel's provider from configuration. */
+import type { Config } from '../../runtime/config';
+import type { Db } from '../../runtime/db';
+import type { Channel } from '../../workflows/definitions';
+import { createSmtpEmailProvider } from './email';
+import { createOutboxProvider } from './outbox';
+import type { ChannelProvider } from './provider';
+import { createTwilioSmsProvider } from './sms';
+
+export type Channels = Record<Channel, ChannelProvider>;
+
+/** SMTP when SMTP_URL is set, Twilio when TWILIO_* are set, the development outbox otherwise. */
+export function createChannels(config: Pick<Config, 'email' | 'twilio'>, db: Db): Channels {
+  return {
+    email: config.email.smtpUrl
+      ? createSmtpEmailProvider({ smtpUrl: config.email.smtpUrl, from: config.email.from })
+      : createOutboxProvider(db, 'email'),
+    sms: config.twilio ? createTwilioSmsProvider(config.twilio) : createOutboxProvider(db, 'sms'),
+  };
+}
+
+/** Closes providers that hold connections. */
+export async function closeChannels(channels: Channels): Promise<void> {
+  await Promise.all(Object.values(channels).map((provider) => provider.close?.()));
+}

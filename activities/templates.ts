@@ -1,0 +1,50 @@
+/**
+ * Message templates of the built-in journeys. `{{ path.to.value }}` is replaced by the value at that
+ * path in the context (consumer attributes, event data); missing values render as an empty string.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+
+/** A template per channel: email has a subject. */
+export interface Template {
+  subject?: string;
+  text: string;
+}
+
+const templates: Record<string, Template> = {
+  'bill-reminder.email': {
+    subject: 'Your bill {{ event.billId }} is ready',
+    text:
+      'Hello {{ consumer.firstName }},\n\n' +
+      'your bill {{ event.billId }} for {{ event.amount }} {{ event.currency }} is due on {{ event.dueDate }}.\n' +
+      'You can pay it at {{ event.payUrl }}.\n',
+  },
+  'bill-reminder.sms': {
+    text: 'Reminder: bill {{ event.billId }} ({{ event.amount }} {{ event.currency }}) is due on {{ event.dueDate }}. {{ event.payUrl }}',
+  },
+};
+
+/** What templates can refer to. */
+export interface TemplateContext {
+  consumer: Record<string, unknown>;
+  event: Record<string, unknown>;
+}
+
+/** Renders template `id`; an unknown id is a permanent failure of the send. */
+export function renderTemplate(id: string, context: TemplateContext): { subject?: string; text: string } {
+  const template = templates[id];
+  if (!template) throw ApplicationFailure.nonRetryable(`Unknown template ${id}`, 'UnknownTemplate');
+  return {
+    subject: template.subject === undefined ? undefined : interpolate(template.subject, context),
+    text: interpolate(template.text, context),
+  };
+}
+
+function interpolate(source: string, context: TemplateContext): string {
+  return source.replace(/\{\{\s*([\w.]+)\s*\}\}/g, (_, path: string) => {
+    let value: unknown = context;
+    for (const part of path.split('.')) {
+      value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
+    }
+    return value === undefined || value === null ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value as string | number | boolean);
+  });
+}

@@ -1,0 +1,111 @@
+/** The HTTP API as an express app, built without `listen()` so tests drive it with supertest. */
+import { type Client, WorkflowNotFoundError, isGrpcServiceError } from '@temporalio/client';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import type { Db } from '../runtime/db';
+import type { Logger } from '../runtime/logger';
+import { getConsumer, upsertConsumer } from '../stores/consumers';
+import { listMessages } from '../stores/messages';
+import { listOutbox } from '../stores/outbox';
+import { stateQuery } from '../workflows/definitions';
+import { requireApiKey } from './auth';
+import { errorHandler, HttpError, NotFoundError, parseInput, UnavailableError } from './errors';
+import { routeEvent, type RoutingOptions } from './event-routing';
+import { consumerBody, eventBody, identifier, listQuery } from './schemas';
+
+/** What the API needs. */
+export interface AppDeps {
+  client: Client;
+  db: Db;
+  log: Logger;
+  apiKeys: string[];
+  /** @default '100kb' */
+  bodyLimit?: string;
+  routing: RoutingOptions;
+}
+
+/** Builds the express app. */
+export function createApp({ client, db, log, apiKeys, bodyLimit = '100kb', routing }: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const checks = await Promise.allSettled([db.raw('select 1'), client.workflowService.getSystemInfo({})]);
+    const [database, temporal] = checks.map((check) => (check.status === 'fulfilled' ? 'ok' : 'unavailable'));
+    res.status(database === 'ok' && temporal === 'ok' ? 200 : 503).json({ database, temporal });
+  });
+
+  const v1 = express.Router();
+  v1.use(requireApiKey(apiKeys));
+  v1.use(express.json({ limit: bodyLimit, strict: false, type: ['application/json', 'application/*+json'] }));
+  v1.use((req: Request, _res: Response, next: NextFunction) => {
+    if ((req.method === 'POST' || req.method === 'PUT') && !req.is(['application/json', 'application/*+json'])) {
+      next(new HttpError(415, 'UnsupportedMediaType', 'Send the body as application/json', [{ path: '(body)', message: 'Content-Type must be application/json' }]));
+      return;
+    }
+    next();
+  });
+
+  v1.put('/consumers/:id', async (req, res) => {
+    const id = parseInput(identifier, req.params.id, 'id');
+    const body = parseInput(consumerBody, req.body);
+    const { consumer, created } = await upsertConsumer(db, id, body);
+    res.status(created ? 201 : 200).json(consumer);
+  });
+
+  v1.get('/consumers/:id', async (req, res) => {
+    const id = parseInput(identifier, req.params.id, 'id');
+    const consumer = await getConsumer(db, id);
+    if (!consumer) throw new NotFoundError(`Consumer ${id} not found`);
+    res.json(consumer);
+  });
+
+  v1.post('/events', async (req, res) => {
+    const event = parseInput(eventBody, req.body);
+    const results = await withTemporal(() => routeEvent(client, event, routing));
+    log.info({ eventId: event.id, type: event.type, consumerId: event.consumerId, results: results.map((r) => r.outcome) }, 'event accepted');
+    res.status(202).json({ eventId: event.id, results });
+  });
+
+  v1.get('/runs/:workflowId', async (req, res) => {
+    const workflowId = req.params.workflowId ?? '';
+    const handle = client.workflow.getHandle(workflowId);
+    try {
+      const [description, state] = await Promise.all([handle.describe(), handle.query(stateQuery)]);
+      res.json({ workflowId, runId: description.runId, status: description.status.name, startTime: description.startTime, closeTime: description.closeTime ?? null, state });
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new NotFoundError(`Run ${workflowId} not found`);
+      throw err;
+    }
+  });
+
+  v1.get('/messages', async (req, res) => {
+    const query = parseInput(listQuery, req.query, 'query');
+    res.json({ messages: await listMessages(db, query) });
+  });
+
+  v1.get('/outbox', async (req, res) => {
+    const query = parseInput(listQuery, req.query, 'query');
+    res.json({ note: 'Development outbox: these messages were NOT delivered (no provider configured).', items: await listOutbox(db, query) });
+  });
+
+  app.use('/v1', v1);
+  app.use((req, _res, next) => next(new NotFoundError(`No route for ${req.method} ${req.path}`)));
+  app.use(errorHandler(log));
+  return app;
+}
+
+/** Runs a Temporal call; connection-level failures become 503 so the caller retries. */
+async function withTemporal<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (isGrpcServiceError(err) || (err as Error).name === 'ServiceError') {
+      throw new UnavailableError(`Temporal did not accept the event: ${(err as Error).message}`);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,99 @@
+/** HTTP errors and the one middleware that turns any error into a JSON answer. */
+import type { ErrorRequestHandler } from 'express';
+import type { z } from 'zod';
+import type { Logger } from '../runtime/logger';
+
+/** One problem with the input, located by its path in the body (`data.amount`) or query. */
+export interface FieldProblem {
+  path: string;
+  message: string;
+}
+
+/** Base of the errors the API answers with on purpose. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly fields?: FieldProblem[],
+  ) {
+    super(message);
+    this.name = code;
+  }
+}
+
+/** Thrown when a request body, parameter or query is invalid (400). */
+export class InputError extends HttpError {
+  constructor(message: string, fields?: FieldProblem[]) {
+    super(400, 'InvalidInput', message, fields);
+  }
+
+  /** Builds the error from zod issues, naming each bad field. */
+  static fromZod(error: z.ZodError, prefix = ''): InputError {
+    const fields = error.issues.map((issue) => ({
+      path: [prefix, ...issue.path.map(String)].filter(Boolean).join('.') || '(body)',
+      message: issue.message,
+    }));
+    return new InputError(`Invalid ${prefix || 'body'}: ${fields.map((f) => `${f.path}: ${f.message}`).join('; ')}`, fields);
+  }
+}
+
+/** Thrown when the bearer key is missing or unknown (401). */
+export class UnauthorizedError extends HttpError {
+  constructor(message = 'A valid API key is required: Authorization: Bearer <key>') {
+    super(401, 'Unauthorized', message);
+  }
+}
+
+/** Thrown when the addressed resource does not exist (404). */
+export class NotFoundError extends HttpError {
+  constructor(message: string) {
+    super(404, 'NotFound', message);
+  }
+}
+
+/** Thrown when a dependency (Temporal, PostgreSQL) cannot take the request now; the caller retries (503). */
+export class UnavailableError extends HttpError {
+  constructor(message: string) {
+    super(503, 'Unavailable', message);
+  }
+}
+
+/** Parses `value` with `schema` or throws an {@link InputError} naming every bad field. */
+export function parseInput<S extends z.ZodType>(schema: S, value: unknown, prefix = ''): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw InputError.fromZod(result.error, prefix);
+  return result.data;
+}
+
+interface BodyParserError extends Error {
+  type?: string;
+  status?: number;
+  limit?: number;
+}
+
+/** Maps errors to `{ error: { code, message, fields? } }`; unexpected ones are logged and answered 500. */
+export function errorHandler(log: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
+    let httpError: HttpError;
+    const parserError = err as BodyParserError;
+    if (err instanceof HttpError) {
+      httpError = err;
+    } else if (parserError.type === 'entity.parse.failed') {
+      httpError = new InputError(`Malformed JSON: ${parserError.message}`, [{ path: '(body)', message: 'not valid JSON' }]);
+    } else if (parserError.type === 'entity.too.large') {
+      httpError = new HttpError(413, 'PayloadTooLarge', `Body exceeds the limit of ${parserError.limit ?? '?'} bytes`, [
+        { path: '(body)', message: 'too large' },
+      ]);
+    } else if (parserError.type === 'encoding.unsupported' || parserError.type === 'charset.unsupported') {
+      httpError = new HttpError(415, 'UnsupportedMediaType', parserError.message);
+    } else {
+      log.error({ err, method: req.method, path: req.path }, 'request failed');
+      httpError = new HttpError(500, 'InternalError', 'Internal error');
+    }
+    if (httpError.status === 503) res.setHeader('Retry-After', '1');
+    res.status(httpError.status).json({
+      error: { code: httpError.code, message: httpError.message, ...(httpError.fields ? { fields: httpError.fields } : {}) },
+    });
+  };
+}

@@ -1,0 +1,42 @@
+/** `npm run api`: the production API process. */
+import { Client, Connection } from '@temporalio/client';
+import { loadConfig } from '../runtime/config';
+import { createDb } from '../runtime/db';
+import { createLogger } from '../runtime/logger';
+import { createApp } from './app';
+import { listen } from './server';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger(config.logLevel, 'api');
+  if (!config.database.url) throw new Error('DATABASE_URL is required');
+  if (config.api.keys.length === 0) throw new Error('API_KEYS is required (comma-separated bearer keys)');
+  const db = createDb(config.database.url);
+  const connection = await Connection.connect({ address: config.temporal.address ?? 'localhost:7233' });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const app = createApp({
+    client,
+    db,
+    log,
+    apiKeys: config.api.keys,
+    bodyLimit: config.api.bodyLimit,
+    routing: { taskQueue: config.temporal.taskQueue, billReminderDelay: config.journeys.billReminderDelay },
+  });
+  const server = await listen(app, config.api.port);
+  log.info({ port: config.api.port }, 'api listening');
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  try {
+    await server.close();
+  } finally {
+    await connection.close();
+    await db.destroy();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,20 @@
+/**
+ * The list of migrations, in order. Listed in code rather than read from a folder so that the same
+ * names apply whether the project runs from TypeScript sources or from compiled `dist/`.
+ */
+import type { Knex } from 'knex';
+import * as init from './20261122_001_init';
+
+const migrations: Record<string, Knex.Migration> = {
+  '20261122_001_init': init,
+};
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: () => Promise.resolve(Object.keys(migrations)),
+  getMigrationName: (name) => name,
+  getMigration: (name) => {
+    const migration = migrations[name];
+    if (!migration) throw new Error(`Unknown migration ${name}`);
+    return Promise.resolve(migration);
+  },
+};

@@ -1,0 +1,127 @@
+/**
+ * The whole service in one process: Temporal (embedded dev server unless TEMPORAL_ADDRESS is set),
+ * PostgreSQL (embedded unless DATABASE_URL is set), migrations, the worker and the API.
+ * Used by `npm start`, the benchmark and the end-to-end tests.
+ */
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { closeChannels, createChannels } from '../activities/channels';
+import { createApp } from '../api/app';
+import { listen } from '../api/server';
+import { createJourneyWorker } from '../workers/worker';
+import type { Config } from './config';
+import { createDb, type Db, migrateLatest } from './db';
+import { startEmbeddedPostgres } from './embedded-postgres';
+import type { Logger } from './logger';
+import { startTemporalDevServer } from './temporal-dev-server';
+
+/** A running stack. */
+export interface Stack {
+  apiUrl: string;
+  temporalAddress: string;
+  temporalUiUrl?: string;
+  databaseUrl: string;
+  client: Client;
+  db: Db;
+  worker: Worker;
+  stop(): Promise<void>;
+}
+
+/** Extra knobs for tests and the benchmark. */
+export interface StackOptions {
+  /** Run the dev server without its Web UI. */
+  headless?: boolean;
+  /** Extra arguments for the dev server (e.g. dynamic config). */
+  temporalArgs?: string[];
+  workflowBundle?: WorkflowBundleOption;
+  /** Host the API listens on. @default '0.0.0.0' */
+  apiHost?: string;
+}
+
+/** Starts every part, in dependency order; on failure stops what had started. */
+export async function startStack(config: Config, log: Logger, options: StackOptions = {}): Promise<Stack> {
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) {
+      try {
+        await stop();
+      } catch (err) {
+        log.warn({ err }, 'error while stopping');
+      }
+    }
+    stops.length = 0;
+  };
+  try {
+    let temporalAddress = config.temporal.address;
+    let temporalUiUrl: string | undefined;
+    if (!temporalAddress) {
+      const temporal = await startTemporalDevServer({
+        port: config.temporal.devPort,
+        uiPort: options.headless ? undefined : config.temporal.uiPort,
+        dbFile: path.join(config.dataDir, 'temporal.db'),
+        namespace: config.temporal.namespace,
+        logFile: path.join(config.dataDir, 'temporal.log'),
+        extraArgs: options.temporalArgs,
+      });
+      stops.push(() => temporal.stop());
+      temporalAddress = temporal.address;
+      temporalUiUrl = temporal.uiUrl;
+      log.info({ address: temporalAddress, ui: temporalUiUrl }, 'embedded Temporal dev server running');
+    }
+
+    let databaseUrl = config.database.url;
+    if (!databaseUrl) {
+      const postgres = await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'postgres'), port: config.database.embeddedPort, log });
+      stops.push(() => postgres.stop());
+      databaseUrl = postgres.url;
+      log.info({ port: config.database.embeddedPort }, 'embedded PostgreSQL running');
+    }
+
+    const db = createDb(databaseUrl);
+    stops.push(() => db.destroy());
+    const applied = await migrateLatest(db);
+    if (applied.length) log.info({ applied }, 'migrations applied');
+
+    const channels = createChannels(config, db);
+    stops.push(() => closeChannels(channels));
+
+    const workerConnection = await NativeConnection.connect({ address: temporalAddress });
+    stops.push(() => workerConnection.close());
+    const worker = await createJourneyWorker({
+      connection: workerConnection,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      activities: createActivities({ db, channels, log }),
+      workflowBundle: options.workflowBundle,
+    });
+    const running = worker.run();
+    stops.push(async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+    });
+    log.info({ taskQueue: config.temporal.taskQueue, email: channels.email.name, sms: channels.sms.name }, 'worker running');
+
+    const connection = await Connection.connect({ address: temporalAddress });
+    stops.push(() => connection.close());
+    const client = new Client({ connection, namespace: config.temporal.namespace });
+    const app = createApp({
+      client,
+      db,
+      log,
+      apiKeys: config.api.keys,
+      bodyLimit: config.api.bodyLimit,
+      routing: { taskQueue: config.temporal.taskQueue, billReminderDelay: config.journeys.billReminderDelay },
+    });
+    const server = await listen(app, config.api.port, options.apiHost);
+    stops.push(() => server.close());
+    const apiUrl = `http://127.0.0.1:${server.port}`;
+    log.info({ url: apiUrl }, 'api listening');
+
+    return { apiUrl, temporalAddress, temporalUiUrl, databaseUrl, client, db, worker, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

@@ -1,0 +1,61 @@
+/** Consumers and their contact points, in PostgreSQL. */
+import type { Db } from '../runtime/db';
+
+/** A consumer as stored. */
+export interface Consumer {
+  id: string;
+  email: string | null;
+  phone: string | null;
+  attributes: Record<string, unknown>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Fields a create-or-update may set; absent fields keep their value, `null` clears a contact point. */
+export interface ConsumerPatch {
+  email?: string | null;
+  phone?: string | null;
+  attributes?: Record<string, unknown>;
+}
+
+interface ConsumerRow {
+  id: string;
+  email: string | null;
+  phone: string | null;
+  attributes: Record<string, unknown>;
+  created_at: Date;
+  updated_at: Date;
+  inserted: boolean;
+}
+
+const toConsumer = (row: ConsumerRow): Consumer => ({
+  id: row.id,
+  email: row.email,
+  phone: row.phone,
+  attributes: row.attributes,
+  createdAt: row.created_at.toISOString(),
+  updatedAt: row.updated_at.toISOString(),
+});
+
+/** Creates the consumer or updates the given fields, atomically; says whether it was created. */
+export async function upsertConsumer(db: Db, id: string, patch: ConsumerPatch): Promise<{ consumer: Consumer; created: boolean }> {
+  const insert = { id, email: patch.email ?? null, phone: patch.phone ?? null, attributes: JSON.stringify(patch.attributes ?? {}) };
+  const merge: Record<string, unknown> = { updated_at: db.fn.now() };
+  if (patch.email !== undefined) merge.email = patch.email;
+  if (patch.phone !== undefined) merge.phone = patch.phone;
+  if (patch.attributes !== undefined) merge.attributes = insert.attributes;
+  const rows = (await db('consumers')
+    .insert(insert)
+    .onConflict('id')
+    .merge(merge)
+    .returning(['id', 'email', 'phone', 'attributes', 'created_at', 'updated_at', db.raw('(xmax = 0) as inserted')])) as ConsumerRow[];
+  const row = rows[0];
+  if (!row) throw new Error(`upsert of consumer ${id} returned no row`);
+  return { consumer: toConsumer(row), created: row.inserted };
+}
+
+/** Reads one consumer, or undefined. */
+export async function getConsumer(db: Db, id: string): Promise<Consumer | undefined> {
+  const row = (await db('consumers').where({ id }).first()) as ConsumerRow | undefined;
+  return row && toConsumer(row);
+}

@@ -1,0 +1,36 @@
+/** `npm run worker`: the production worker process. */
+import { NativeConnection } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { closeChannels, createChannels } from '../activities/channels';
+import { loadConfig } from '../runtime/config';
+import { createDb } from '../runtime/db';
+import { createLogger } from '../runtime/logger';
+import { createJourneyWorker } from './worker';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger(config.logLevel, 'worker');
+  if (!config.database.url) throw new Error('DATABASE_URL is required');
+  const db = createDb(config.database.url);
+  const channels = createChannels(config, db);
+  const connection = await NativeConnection.connect({ address: config.temporal.address ?? 'localhost:7233' });
+  try {
+    const worker = await createJourneyWorker({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      activities: createActivities({ db, channels, log }),
+    });
+    log.info({ taskQueue: config.temporal.taskQueue, email: channels.email.name, sms: channels.sms.name }, 'worker running');
+    await worker.run();
+  } finally {
+    await connection.close();
+    await closeChannels(channels);
+    await db.destroy();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,42 @@
+/**
+ * Every activity proxy the workflows use, with its timeouts and retry policy, in one screen.
+ */
+import type { ActivityOptions } from '@temporalio/workflow';
+import { proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { FailureType } from './definitions';
+
+const permanentFailures = Object.values(FailureType);
+
+/** Reads from our own PostgreSQL: fast, retried briefly then for a long time (a DB outage heals). */
+export const lookupProfile: ActivityOptions = {
+  startToCloseTimeout: '10 seconds',
+  scheduleToCloseTimeout: '1 hour',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: permanentFailures },
+};
+
+/**
+ * Calls an external provider. Bounded so that a long provider outage ends in a recorded failure instead
+ * of a send that goes out days late; permanent failures (invalid recipient) are not retried at all.
+ */
+export const sendProfile: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  scheduleToCloseTimeout: '30 minutes',
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '5 minutes',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: permanentFailures,
+  },
+};
+
+/** Writes results to our own PostgreSQL: idempotent upserts, so retried until the database is back. */
+export const recordProfile: ActivityOptions = {
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+};
+
+export const profiles = proxyActivities<Activities>(lookupProfile);
+export const sends = proxyActivities<Activities>(sendProfile);
+export const records = proxyActivities<Activities>(recordProfile);
