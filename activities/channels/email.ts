@@ -43,6 +43,7 @@ export function classifySmtpError(err: SmtpError): Error {
   const recipientProblem = err.command === 'RCPT TO' || err.code === 'EENVELOPE';
   return new PermanentSendError(
     recipientProblem ? FailureType.invalidRecipient : 'ProviderRejected',
-    `SMTP ${err.responseCode ?? err.code ?? ''}: ${err.message}`,
+    // The server's text often repeats the address; keep contact details out of histories and logs.
+    `SMTP server refused the ${recipientProblem ? 'recipient' : 'message'} (${err.responseCode ?? err.code ?? 'no code'})`,
   );
 }

@@ -55,11 +55,12 @@ export function createTwilioSmsProvider(config: TwilioConfig): ChannelProvider {
 /** Invalid recipients and other 4xx rejections are permanent; 401/403/429/5xx and network errors retry. */
 export function classifyTwilioError(err: TwilioRestError): Error {
   if (err.code !== undefined && invalidRecipientCodes.has(err.code)) {
-    return new PermanentSendError(FailureType.invalidRecipient, `Twilio ${err.code}: ${err.message}`);
+    // Twilio's message repeats the phone number; keep contact details out of histories and logs.
+    return new PermanentSendError(FailureType.invalidRecipient, `Twilio rejected the recipient (error ${err.code})`);
   }
   const status = err.status ?? 0;
   if (status >= 400 && status < 500 && ![401, 403, 408, 429].includes(status)) {
-    return new PermanentSendError('ProviderRejected', `Twilio ${status}/${err.code ?? '-'}: ${err.message}`);
+    return new PermanentSendError('ProviderRejected', `Twilio rejected the message (HTTP ${status}, error ${err.code ?? '-'})`);
   }
   return err;
 }

