@@ -30,10 +30,13 @@ export class InputError extends HttpError {
 
   /** Builds the error from zod issues, naming each bad field. */
   static fromZod(error: z.ZodError, prefix = ''): InputError {
-    const fields = error.issues.map((issue) => ({
-      path: [prefix, ...issue.path.map(String)].filter(Boolean).join('.') || '(body)',
-      message: issue.message,
-    }));
+    const at = (path: PropertyKey[]) => [prefix, ...path.map(String)].filter(Boolean).join('.') || '(body)';
+    const fields = error.issues.flatMap((issue) =>
+      // An unknown key is reported on the object; name the key itself.
+      issue.code === 'unrecognized_keys'
+        ? issue.keys.map((key) => ({ path: at([...issue.path, key]), message: 'unknown field' }))
+        : [{ path: at(issue.path), message: issue.message }],
+    );
     return new InputError(`Invalid ${prefix || 'body'}: ${fields.map((f) => `${f.path}: ${f.message}`).join('; ')}`, fields);
   }
 }

@@ -4,7 +4,6 @@ import { z } from 'zod';
 /** Consumer ids and other keys that end up in workflow ids: printable, no spaces. */
 export const identifier = z
   .string()
-  .min(1)
   .max(128)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]*$/, 'use letters, digits and . _ : @ - (starting with a letter or digit)');
 

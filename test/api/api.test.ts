@@ -1,0 +1,178 @@
+import assert from 'node:assert/strict';
+import type { Client } from '@temporalio/client';
+import type { Express } from 'express';
+import pino from 'pino';
+import request from 'supertest';
+import { createApp } from '../../api/app';
+import { journeyWorkflowId, searchAttributes } from '../../workflows/definitions';
+import { postgres, timeSkipping, unique } from '../support/resources';
+
+const KEY = 'test-key-1';
+
+describe('HTTP API', () => {
+  let app: Express;
+  let client: Client;
+  const taskQueue = unique('api');
+
+  before(async () => {
+    const env = await timeSkipping();
+    client = env.client;
+    const { db } = await postgres();
+    app = createApp({
+      client,
+      db,
+      log: pino({ level: 'silent' }),
+      apiKeys: [KEY, 'test-key-2'],
+      bodyLimit: '2kb',
+      routing: { taskQueue, billReminderDelay: '3 days' },
+    });
+  });
+
+  const validEvent = (overrides: Record<string, unknown> = {}) => ({
+    id: unique('evt'),
+    type: 'bill.issued',
+    consumerId: unique('c'),
+    occurredAt: '2026-11-22T10:00:00Z',
+    data: { billId: 'B-1', amount: '10.00' },
+    ...overrides,
+  });
+  const postEvent = (body: unknown, key: string | null = KEY) => {
+    const req = request(app).post('/v1/events').set('content-type', 'application/json');
+    if (key !== null) void req.set('authorization', `Bearer ${key}`);
+    return req.send(typeof body === 'string' ? body : JSON.stringify(body));
+  };
+  const fieldsOf = (body: { error: { fields?: { path: string }[] } }) => (body.error.fields ?? []).map((f) => f.path).sort();
+
+  describe('authentication', () => {
+    it('answers 401 without a key', async () => {
+      const res = await postEvent(validEvent(), null);
+      assert.equal(res.status, 401);
+      assert.equal(res.body.error.code, 'Unauthorized');
+    });
+
+    it('answers 401 with a wrong key', async () => {
+      const res = await postEvent(validEvent(), 'not-a-key');
+      assert.equal(res.status, 401);
+    });
+
+    it('answers 401 on every /v1 route, reads included', async () => {
+      const res = await request(app).get('/v1/outbox');
+      assert.equal(res.status, 401);
+    });
+
+    it('accepts any configured key', async () => {
+      const res = await postEvent(validEvent({ type: 'unrelated.event' }), 'test-key-2');
+      assert.equal(res.status, 202);
+    });
+  });
+
+  describe('POST /v1/events validation', () => {
+    const cases: [string, unknown, string[]][] = [
+      ['a missing id', validEvent({ id: undefined }), ['id']],
+      ['an empty type', validEvent({ type: '' }), ['type']],
+      ['a type that is not a dotted name', validEvent({ type: 'Bill Issued' }), ['type']],
+      ['a consumerId with spaces', validEvent({ consumerId: 'a b' }), ['consumerId']],
+      ['an occurredAt that is not ISO-8601', validEvent({ occurredAt: 'yesterday' }), ['occurredAt']],
+      ['data that is not an object', validEvent({ data: [1, 2] }), ['data']],
+      ['an unknown field', validEvent({ colour: 'red' }), ['colour']],
+      ['several bad fields at once', validEvent({ id: 7, consumerId: '', occurredAt: 3 }), ['consumerId', 'id', 'occurredAt']],
+      ['a JSON array instead of an object', [validEvent()], ['(body)']],
+    ];
+    for (const [name, body, fields] of cases) {
+      it(`answers 400 naming the field for ${name}`, async () => {
+        const res = await postEvent(body);
+        assert.equal(res.status, 400, JSON.stringify(res.body));
+        assert.equal(res.body.error.code, 'InvalidInput');
+        assert.deepEqual(fieldsOf(res.body), fields);
+      });
+    }
+
+    it('answers 400 for malformed JSON', async () => {
+      const res = await postEvent('{"id": "e1", ');
+      assert.equal(res.status, 400);
+      assert.equal(res.body.error.code, 'InvalidInput');
+      assert.match(res.body.error.message, /Malformed JSON/);
+    });
+
+    it('answers 413 for a body over the limit', async () => {
+      const res = await postEvent(validEvent({ data: { blob: 'x'.repeat(4000) } }));
+      assert.equal(res.status, 413);
+      assert.equal(res.body.error.code, 'PayloadTooLarge');
+    });
+
+    it('answers 415 for a body that is not JSON', async () => {
+      const res = await request(app).post('/v1/events').set('authorization', `Bearer ${KEY}`).set('content-type', 'text/plain').send('hello');
+      assert.equal(res.status, 415);
+      assert.deepEqual(fieldsOf(res.body), ['(body)']);
+    });
+  });
+
+  describe('POST /v1/events routing', () => {
+    it('answers 202 only once Temporal holds the run, with its search attributes', async () => {
+      const event = validEvent();
+      const res = await postEvent(event);
+      assert.equal(res.status, 202);
+      const workflowId = journeyWorkflowId('bill-reminder', event.consumerId);
+      assert.deepEqual(res.body.results, [{ journeyId: 'bill-reminder', workflowId, outcome: 'delivered', runId: res.body.results[0].runId }]);
+      const description = await client.workflow.getHandle(workflowId).describe();
+      assert.equal(description.runId, res.body.results[0].runId);
+      assert.equal(description.typedSearchAttributes.get(searchAttributes.consumerId), event.consumerId);
+      assert.equal(description.typedSearchAttributes.get(searchAttributes.journeyId), 'bill-reminder');
+    });
+
+    it('signals the same run for a second event of the consumer', async () => {
+      const first = validEvent();
+      const a = await postEvent(first);
+      const b = await postEvent(validEvent({ consumerId: first.consumerId }));
+      assert.equal(b.status, 202);
+      assert.equal(b.body.results[0].runId, a.body.results[0].runId);
+    });
+
+    it('ignores a goal event when the consumer has no open run', async () => {
+      const res = await postEvent(validEvent({ type: 'payment.received' }));
+      assert.equal(res.status, 202);
+      assert.equal(res.body.results[0].outcome, 'ignored');
+    });
+
+    it('accepts an event no journey listens to, with no results', async () => {
+      const res = await postEvent(validEvent({ type: 'page.viewed' }));
+      assert.equal(res.status, 202);
+      assert.deepEqual(res.body.results, []);
+    });
+  });
+
+  describe('consumers', () => {
+    const put = (id: string, body: unknown) =>
+      request(app).put(`/v1/consumers/${encodeURIComponent(id)}`).set('authorization', `Bearer ${KEY}`).send(body as object);
+
+    it('creates (201), then updates only the given fields (200)', async () => {
+      const id = unique('c');
+      const created = await put(id, { email: 'ada@example.com', phone: '+14155550100', attributes: { tier: 'gold' } });
+      assert.equal(created.status, 201);
+      const updated = await put(id, { phone: null });
+      assert.equal(updated.status, 200);
+      assert.deepEqual([updated.body.email, updated.body.phone, updated.body.attributes], ['ada@example.com', null, { tier: 'gold' }]);
+      const read = await request(app).get(`/v1/consumers/${id}`).set('authorization', `Bearer ${KEY}`);
+      assert.equal(read.body.phone, null);
+    });
+
+    it('answers 400 naming bad email and phone', async () => {
+      const res = await put(unique('c'), { email: 'not-an-email', phone: '0415 555' });
+      assert.equal(res.status, 400);
+      assert.deepEqual(fieldsOf(res.body), ['email', 'phone']);
+    });
+
+    it('answers 404 for an unknown consumer', async () => {
+      const res = await request(app).get(`/v1/consumers/${unique('none')}`).set('authorization', `Bearer ${KEY}`);
+      assert.equal(res.status, 404);
+      assert.equal(res.body.error.code, 'NotFound');
+    });
+  });
+
+  it('answers 404 in JSON for unknown routes and runs', async () => {
+    const route = await request(app).get('/v2/nothing');
+    assert.equal(route.status, 404);
+    const run = await request(app).get(`/v1/runs/${unique('journey:none')}`).set('authorization', `Bearer ${KEY}`);
+    assert.equal(run.status, 404);
+  });
+});
