@@ -56,9 +56,10 @@ export interface ActivityDeps {
 export function createActivities({ db, channels, log }: ActivityDeps) {
   return {
     /** Reads the consumer; a missing consumer is permanent. */
-    async lookupConsumer(consumerId: string): Promise<ConsumerProfile> {
+    lookupConsumer: async (consumerId: string): Promise<ConsumerProfile> => {
       const consumer = await getConsumer(db, consumerId);
-      if (!consumer) throw ApplicationFailure.nonRetryable(`Consumer ${consumerId} not found`, FailureType.consumerNotFound);
+      if (!consumer)
+        throw ApplicationFailure.nonRetryable(`Consumer ${consumerId} not found`, FailureType.consumerNotFound);
       const reachable: Channel[] = [];
       if (consumer.email) reachable.push('email');
       if (consumer.phone) reachable.push('sms');
@@ -69,33 +70,64 @@ export function createActivities({ db, channels, log }: ActivityDeps) {
      * Sends one message, idempotently per key: the intent is recorded before the provider call and a
      * retry of a message the provider already accepted returns the first result without sending again.
      */
-    async send(request: SendRequest): Promise<SendResult> {
+    send: async (request: SendRequest): Promise<SendResult> => {
       const provider = channels[request.channel];
       const attempt = await beginAttempt(db, { ...request, provider: provider.name });
       if (attempt.providerId && (attempt.status === 'sent' || attempt.status === 'outbox')) {
-        log.info({ key: request.key, channel: request.channel }, 'message already accepted by provider; not sending again');
-        return { key: request.key, status: attempt.status, provider: attempt.provider ?? provider.name, providerId: attempt.providerId, at: attempt.sentAt ?? attempt.updatedAt, alreadySent: true };
+        log.info(
+          { key: request.key, channel: request.channel },
+          'message already accepted by provider; not sending again',
+        );
+        return {
+          key: request.key,
+          status: attempt.status,
+          provider: attempt.provider ?? provider.name,
+          providerId: attempt.providerId,
+          at: attempt.sentAt ?? attempt.updatedAt,
+          alreadySent: true,
+        };
       }
       const consumer = await getConsumer(db, request.consumerId);
-      if (!consumer) throw await permanent(request, FailureType.consumerNotFound, `Consumer ${request.consumerId} not found`);
+      if (!consumer)
+        throw await permanent(request, FailureType.consumerNotFound, `Consumer ${request.consumerId} not found`);
       const to = request.channel === 'email' ? consumer.email : consumer.phone;
-      if (!to) throw await permanent(request, FailureType.noContactPoint, `Consumer has no ${request.channel} contact point`);
+      if (!to)
+        throw await permanent(request, FailureType.noContactPoint, `Consumer has no ${request.channel} contact point`);
       const rendered = renderTemplate(request.template, { consumer: consumer.attributes, event: request.data });
       try {
         Context.current().heartbeat();
         const receipt = await provider.send({ key: request.key, to, subject: rendered.subject, text: rendered.text });
         const row = await markSent(db, request.key, receipt);
-        log.info({ key: request.key, channel: request.channel, provider: receipt.provider, providerId: receipt.providerId, status: receipt.status }, 'message accepted');
-        return { key: request.key, status: receipt.status, provider: receipt.provider, providerId: receipt.providerId, at: row.sentAt ?? row.updatedAt, alreadySent: false };
+        log.info(
+          {
+            key: request.key,
+            channel: request.channel,
+            provider: receipt.provider,
+            providerId: receipt.providerId,
+            status: receipt.status,
+          },
+          'message accepted',
+        );
+        return {
+          key: request.key,
+          status: receipt.status,
+          provider: receipt.provider,
+          providerId: receipt.providerId,
+          at: row.sentAt ?? row.updatedAt,
+          alreadySent: false,
+        };
       } catch (err) {
         if (err instanceof PermanentSendError) throw await permanent(request, err.type, err.message);
-        log.warn({ key: request.key, channel: request.channel, err: (err as Error).message }, 'send failed; will retry');
+        log.warn(
+          { key: request.key, channel: request.channel, err: (err as Error).message },
+          'send failed; will retry',
+        );
         throw err;
       }
     },
 
     /** Records an outcome the workflow saw (retries exhausted, skipped); never downgrades a sent message. */
-    async recordMessageOutcome(outcome: MessageOutcome): Promise<void> {
+    recordMessageOutcome: async (outcome: MessageOutcome): Promise<void> => {
       await recordOutcome(db, outcome);
     },
   };

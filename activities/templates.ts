@@ -45,6 +45,9 @@ function interpolate(source: string, context: TemplateContext): string {
     for (const part of path.split('.')) {
       value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
     }
-    return value === undefined || value === null ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value as string | number | boolean);
+    if (value === undefined || value === null) return '';
+    if (typeof value === 'string') return value;
+    if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+    return JSON.stringify(value);
   });
 }

@@ -43,7 +43,11 @@ export function createApp({ client, db, log, apiKeys, bodyLimit = '100kb', routi
   v1.use(express.json({ limit: bodyLimit, strict: false, type: ['application/json', 'application/*+json'] }));
   v1.use((req: Request, _res: Response, next: NextFunction) => {
     if ((req.method === 'POST' || req.method === 'PUT') && !req.is(['application/json', 'application/*+json'])) {
-      next(new HttpError(415, 'UnsupportedMediaType', 'Send the body as application/json', [{ path: '(body)', message: 'Content-Type must be application/json' }]));
+      next(
+        new HttpError(415, 'UnsupportedMediaType', 'Send the body as application/json', [
+          { path: '(body)', message: 'Content-Type must be application/json' },
+        ]),
+      );
       return;
     }
     next();
@@ -66,7 +70,10 @@ export function createApp({ client, db, log, apiKeys, bodyLimit = '100kb', routi
   v1.post('/events', async (req, res) => {
     const event = parseInput(eventBody, req.body);
     const results = await withTemporal(() => routeEvent(client, event, routing));
-    log.info({ eventId: event.id, type: event.type, consumerId: event.consumerId, results: results.map((r) => r.outcome) }, 'event accepted');
+    log.info(
+      { eventId: event.id, type: event.type, consumerId: event.consumerId, results: results.map((r) => r.outcome) },
+      'event accepted',
+    );
     res.status(202).json({ eventId: event.id, results });
   });
 
@@ -75,7 +82,14 @@ export function createApp({ client, db, log, apiKeys, bodyLimit = '100kb', routi
     const handle = client.workflow.getHandle(workflowId);
     try {
       const [description, state] = await Promise.all([handle.describe(), handle.query(stateQuery)]);
-      res.json({ workflowId, runId: description.runId, status: description.status.name, startTime: description.startTime, closeTime: description.closeTime ?? null, state });
+      res.json({
+        workflowId,
+        runId: description.runId,
+        status: description.status.name,
+        startTime: description.startTime,
+        closeTime: description.closeTime ?? null,
+        state,
+      });
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new NotFoundError(`Run ${workflowId} not found`);
       throw err;
@@ -89,7 +103,10 @@ export function createApp({ client, db, log, apiKeys, bodyLimit = '100kb', routi
 
   v1.get('/outbox', async (req, res) => {
     const query = parseInput(listQuery, req.query, 'query');
-    res.json({ note: 'Development outbox: these messages were NOT delivered (no provider configured).', items: await listOutbox(db, query) });
+    res.json({
+      note: 'Development outbox: these messages were NOT delivered (no provider configured).',
+      items: await listOutbox(db, query),
+    });
   });
 
   app.use('/v1', v1);

@@ -37,7 +37,10 @@ export class InputError extends HttpError {
         ? issue.keys.map((key) => ({ path: at([...issue.path, key]), message: 'unknown field' }))
         : [{ path: at(issue.path), message: issue.message }],
     );
-    return new InputError(`Invalid ${prefix || 'body'}: ${fields.map((f) => `${f.path}: ${f.message}`).join('; ')}`, fields);
+    return new InputError(
+      `Invalid ${prefix || 'body'}: ${fields.map((f) => `${f.path}: ${f.message}`).join('; ')}`,
+      fields,
+    );
   }
 }
 
@@ -83,7 +86,9 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     if (err instanceof HttpError) {
       httpError = err;
     } else if (parserError.type === 'entity.parse.failed') {
-      httpError = new InputError(`Malformed JSON: ${parserError.message}`, [{ path: '(body)', message: 'not valid JSON' }]);
+      httpError = new InputError(`Malformed JSON: ${parserError.message}`, [
+        { path: '(body)', message: 'not valid JSON' },
+      ]);
     } else if (parserError.type === 'entity.too.large') {
       httpError = new HttpError(413, 'PayloadTooLarge', `Body exceeds the limit of ${parserError.limit ?? '?'} bytes`, [
         { path: '(body)', message: 'too large' },
@@ -96,7 +101,11 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     }
     if (httpError.status === 503) res.setHeader('Retry-After', '1');
     res.status(httpError.status).json({
-      error: { code: httpError.code, message: httpError.message, ...(httpError.fields ? { fields: httpError.fields } : {}) },
+      error: {
+        code: httpError.code,
+        message: httpError.message,
+        ...(httpError.fields ? { fields: httpError.fields } : {}),
+      },
     });
   };
 }

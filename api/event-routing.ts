@@ -24,25 +24,32 @@ export interface RoutingOptions {
 }
 
 /** Routes one event to the built-in journeys. */
-export async function routeEvent(client: Client, event: JourneyEvent, options: RoutingOptions): Promise<RoutingResult[]> {
+export async function routeEvent(
+  client: Client,
+  event: JourneyEvent,
+  options: RoutingOptions,
+): Promise<RoutingResult[]> {
   const workflowId = journeyWorkflowId(billReminder.id, event.consumerId);
   if (event.type === billReminder.trigger) {
     const input: BillReminderInput = { consumerId: event.consumerId, reminderAfter: options.billReminderDelay };
-    const handle = await client.workflow.signalWithStart<typeof billReminderWorkflow, [JourneyEvent]>('billReminderWorkflow', {
-      workflowId,
-      taskQueue: options.taskQueue,
-      args: [input],
-      signal: eventSignal,
-      signalArgs: [event],
-      typedSearchAttributes: [
-        { key: searchAttributes.consumerId, value: event.consumerId },
-        { key: searchAttributes.journeyId, value: billReminder.id },
-        { key: searchAttributes.journeyVersion, value: billReminder.version },
-        { key: searchAttributes.journeyStep, value: 'start' },
-        { key: searchAttributes.journeyStatus, value: 'running' },
-      ],
-      staticSummary: `${billReminder.id} v${billReminder.version} for consumer ${event.consumerId}`,
-    });
+    const handle = await client.workflow.signalWithStart<typeof billReminderWorkflow, [JourneyEvent]>(
+      'billReminderWorkflow',
+      {
+        workflowId,
+        taskQueue: options.taskQueue,
+        args: [input],
+        signal: eventSignal,
+        signalArgs: [event],
+        typedSearchAttributes: [
+          { key: searchAttributes.consumerId, value: event.consumerId },
+          { key: searchAttributes.journeyId, value: billReminder.id },
+          { key: searchAttributes.journeyVersion, value: billReminder.version },
+          { key: searchAttributes.journeyStep, value: 'start' },
+          { key: searchAttributes.journeyStatus, value: 'running' },
+        ],
+        staticSummary: `${billReminder.id} v${billReminder.version} for consumer ${event.consumerId}`,
+      },
+    );
     return [{ journeyId: billReminder.id, workflowId, outcome: 'delivered', runId: handle.signaledRunId }];
   }
   if (event.type === billReminder.goal) {

@@ -103,7 +103,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     email: { smtpUrl: e.SMTP_URL, from: e.EMAIL_FROM },
     twilio:
       e.TWILIO_ACCOUNT_SID && e.TWILIO_AUTH_TOKEN && e.TWILIO_FROM
-        ? { accountSid: e.TWILIO_ACCOUNT_SID, authToken: e.TWILIO_AUTH_TOKEN, from: e.TWILIO_FROM, apiUrl: e.TWILIO_API_URL }
+        ? {
+            accountSid: e.TWILIO_ACCOUNT_SID,
+            authToken: e.TWILIO_AUTH_TOKEN,
+            from: e.TWILIO_FROM,
+            apiUrl: e.TWILIO_API_URL,
+          }
         : undefined,
     journeys: { billReminderDelay: e.BILL_REMINDER_DELAY },
     logLevel: e.LOG_LEVEL,

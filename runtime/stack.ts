@@ -73,7 +73,11 @@ export async function startStack(config: Config, log: Logger, options: StackOpti
 
     let databaseUrl = config.database.url;
     if (!databaseUrl) {
-      const postgres = await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'postgres'), port: config.database.embeddedPort, log });
+      const postgres = await startEmbeddedPostgres({
+        dataDir: path.join(config.dataDir, 'postgres'),
+        port: config.database.embeddedPort,
+        log,
+      });
       stops.push(() => postgres.stop());
       databaseUrl = postgres.url;
       log.info({ port: config.database.embeddedPort }, 'embedded PostgreSQL running');
@@ -101,7 +105,10 @@ export async function startStack(config: Config, log: Logger, options: StackOpti
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
     });
-    log.info({ taskQueue: config.temporal.taskQueue, email: channels.email.name, sms: channels.sms.name }, 'worker running');
+    log.info(
+      { taskQueue: config.temporal.taskQueue, email: channels.email.name, sms: channels.sms.name },
+      'worker running',
+    );
 
     const connection = await Connection.connect({ address: temporalAddress });
     stops.push(() => connection.close());

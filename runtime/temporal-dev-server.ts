@@ -11,12 +11,20 @@ import { SearchAttributeType } from '@temporalio/common';
 import { searchAttributes } from '../workflows/definitions';
 
 /** The project-local tools folder installed by scripts/install-tools.sh. */
-export const toolsBin = path.resolve(__dirname, '..', ...(path.basename(path.resolve(__dirname, '..')) === 'dist' ? ['..'] : []), '.tools', 'venv', 'bin');
+export const toolsBin = path.resolve(
+  __dirname,
+  '..',
+  ...(path.basename(path.resolve(__dirname, '..')) === 'dist' ? ['..'] : []),
+  '.tools',
+  'venv',
+  'bin',
+);
 
 /** Path of a tool in the tools folder, with a clear error when the install step has not run. */
 export function toolPath(name: 'temporal' | 'temporal-test-server'): string {
   const file = path.join(toolsBin, name);
-  if (!existsSync(file)) throw new Error(`${file} is missing: run \`bash scripts/install-tools.sh\` (npm install runs it)`);
+  if (!existsSync(file))
+    throw new Error(`${file} is missing: run \`bash scripts/install-tools.sh\` (npm install runs it)`);
   return file;
 }
 
@@ -32,7 +40,10 @@ const cliTypeNames: Record<string, string> = {
 
 /** `--search-attribute Name=Type` arguments for every attribute the workflows use. */
 export function searchAttributeArgs(): string[] {
-  return Object.values(searchAttributes).flatMap((key) => ['--search-attribute', `${key.name}=${cliTypeNames[key.type]}`]);
+  return Object.values(searchAttributes).flatMap((key) => [
+    '--search-attribute',
+    `${key.name}=${cliTypeNames[key.type]}`,
+  ]);
 }
 
 /** A running dev server. */
@@ -56,11 +67,16 @@ export async function startTemporalDevServer(options: {
   await mkdir(path.dirname(options.logFile), { recursive: true });
   if (options.dbFile) await mkdir(path.dirname(options.dbFile), { recursive: true });
   const args = [
-    'server', 'start-dev',
-    '--ip', '127.0.0.1',
-    '--port', String(options.port),
-    '--namespace', options.namespace,
-    '--log-level', 'warn',
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(options.port),
+    '--namespace',
+    options.namespace,
+    '--log-level',
+    'warn',
     ...(options.uiPort === undefined ? ['--headless'] : ['--ui-port', String(options.uiPort)]),
     ...(options.dbFile ? ['--db-filename', options.dbFile] : []),
     ...searchAttributeArgs(),

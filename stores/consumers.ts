@@ -38,17 +38,27 @@ const toConsumer = (row: ConsumerRow): Consumer => ({
 });
 
 /** Creates the consumer or updates the given fields, atomically; says whether it was created. */
-export async function upsertConsumer(db: Db, id: string, patch: ConsumerPatch): Promise<{ consumer: Consumer; created: boolean }> {
-  const insert = { id, email: patch.email ?? null, phone: patch.phone ?? null, attributes: JSON.stringify(patch.attributes ?? {}) };
+export async function upsertConsumer(
+  db: Db,
+  id: string,
+  patch: ConsumerPatch,
+): Promise<{ consumer: Consumer; created: boolean }> {
+  const insert = {
+    id,
+    email: patch.email ?? null,
+    phone: patch.phone ?? null,
+    attributes: JSON.stringify(patch.attributes ?? {}),
+  };
   const merge: Record<string, unknown> = { updated_at: db.fn.now() };
   if (patch.email !== undefined) merge.email = patch.email;
   if (patch.phone !== undefined) merge.phone = patch.phone;
   if (patch.attributes !== undefined) merge.attributes = insert.attributes;
-  const rows = (await db('consumers')
+  const rows: ConsumerRow[] = await db('consumers')
     .insert(insert)
     .onConflict('id')
     .merge(merge)
-    .returning(['id', 'email', 'phone', 'attributes', 'created_at', 'updated_at', db.raw('(xmax = 0) as inserted')])) as ConsumerRow[];
+    // xmax = 0 only on a freshly inserted row: tells create from update in one statement.
+    .returning(['id', 'email', 'phone', 'attributes', 'created_at', 'updated_at', db.raw('(xmax = 0) as inserted')]);
   const row = rows[0];
   if (!row) throw new Error(`upsert of consumer ${id} returned no row`);
   return { consumer: toConsumer(row), created: row.inserted };

@@ -85,7 +85,11 @@ export async function beginAttempt(db: Db, message: MessageIdentity & { provider
 }
 
 /** Marks the message accepted by its provider. */
-export async function markSent(db: Db, key: string, receipt: { provider: string; providerId: string; status: 'sent' | 'outbox' }): Promise<MessageRecord> {
+export async function markSent(
+  db: Db,
+  key: string,
+  receipt: { provider: string; providerId: string; status: 'sent' | 'outbox' },
+): Promise<MessageRecord> {
   const rows = (await db('messages')
     .where({ key })
     .update({
@@ -123,16 +127,25 @@ export async function recordOutcome(
     })
     .onConflict('key')
     .merge({
-      status: db.raw("case when messages.provider_id is null then excluded.status else messages.status end"),
-      error_type: db.raw('case when messages.provider_id is null then excluded.error_type else messages.error_type end'),
-      error_message: db.raw('case when messages.provider_id is null then excluded.error_message else messages.error_message end'),
+      status: db.raw('case when messages.provider_id is null then excluded.status else messages.status end'),
+      error_type: db.raw(
+        'case when messages.provider_id is null then excluded.error_type else messages.error_type end',
+      ),
+      error_message: db.raw(
+        'case when messages.provider_id is null then excluded.error_message else messages.error_message end',
+      ),
       updated_at: db.fn.now(),
     });
 }
 
 /** Lists messages, newest first. */
-export async function listMessages(db: Db, filter: { consumerId?: string; journeyId?: string; limit?: number }): Promise<MessageRecord[]> {
-  const query = db('messages').orderBy('created_at', 'desc').limit(filter.limit ?? 100);
+export async function listMessages(
+  db: Db,
+  filter: { consumerId?: string; journeyId?: string; limit?: number },
+): Promise<MessageRecord[]> {
+  const query = db('messages')
+    .orderBy('created_at', 'desc')
+    .limit(filter.limit ?? 100);
   if (filter.consumerId) void query.where('consumer_id', filter.consumerId);
   if (filter.journeyId) void query.where('journey_id', filter.journeyId);
   return ((await query) as MessageRow[]).map(toRecord);

@@ -29,16 +29,27 @@ export async function putInOutbox(
   item: { messageKey: string; channel: string; recipient: string; subject?: string; body: string },
 ): Promise<string> {
   await db('dev_outbox')
-    .insert({ message_key: item.messageKey, channel: item.channel, recipient: item.recipient, subject: item.subject ?? null, body: item.body })
+    .insert({
+      message_key: item.messageKey,
+      channel: item.channel,
+      recipient: item.recipient,
+      subject: item.subject ?? null,
+      body: item.body,
+    })
     .onConflict('message_key')
     .ignore();
-  const row = (await db('dev_outbox').where({ message_key: item.messageKey }).first('id')) as { id: string };
+  const row = await db<{ id: string; message_key: string }>('dev_outbox')
+    .where({ message_key: item.messageKey })
+    .first('id');
+  if (!row) throw new Error(`outbox item ${item.messageKey} vanished`);
   return String(row.id);
 }
 
 /** Lists the outbox, newest first. */
 export async function listOutbox(db: Db, filter: { channel?: string; limit?: number } = {}): Promise<OutboxItem[]> {
-  const query = db('dev_outbox').orderBy('id', 'desc').limit(filter.limit ?? 100);
+  const query = db('dev_outbox')
+    .orderBy('id', 'desc')
+    .limit(filter.limit ?? 100);
   if (filter.channel) void query.where('channel', filter.channel);
   return ((await query) as OutboxRow[]).map((row) => ({
     id: String(row.id),

@@ -4,12 +4,13 @@ import { createActivities } from '../activities';
 import { closeChannels, createChannels } from '../activities/channels';
 import { loadConfig } from '../runtime/config';
 import { createDb } from '../runtime/db';
-import { createLogger } from '../runtime/logger';
+import { createLogger, installTemporalLogging } from '../runtime/logger';
 import { createJourneyWorker } from './worker';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel, 'worker');
+  installTemporalLogging(log);
   if (!config.database.url) throw new Error('DATABASE_URL is required');
   const db = createDb(config.database.url);
   const channels = createChannels(config, db);
@@ -21,7 +22,10 @@ async function main(): Promise<void> {
       taskQueue: config.temporal.taskQueue,
       activities: createActivities({ db, channels, log }),
     });
-    log.info({ taskQueue: config.temporal.taskQueue, email: channels.email.name, sms: channels.sms.name }, 'worker running');
+    log.info(
+      { taskQueue: config.temporal.taskQueue, email: channels.email.name, sms: channels.sms.name },
+      'worker running',
+    );
     await worker.run();
   } finally {
     await connection.close();

@@ -44,7 +44,8 @@ export interface BillReminderInput {
 
 /** Runs one consumer through the bill-reminder journey; returns the final state. */
 export async function billReminderWorkflow(input: BillReminderInput): Promise<JourneyState> {
-  const reminderAfter = input.reminderAfter ?? '3 days';
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- Duration is a template-literal type eslint's program cannot resolve; tsc checks it
+  const reminderAfter: Duration = input.reminderAfter ?? '3 days';
   const state: JourneyState = {
     journeyId: billReminder.id,
     journeyVersion: billReminder.version,
@@ -110,12 +111,28 @@ export async function billReminderWorkflow(input: BillReminderInput): Promise<Jo
   const send = async (step: string, channel: Channel): Promise<void> => {
     enter(step);
     const key = `${workflowInfo().workflowId}/${workflowInfo().firstExecutionRunId}/${step}`;
-    const request = { key, step, channel, consumerId: input.consumerId, journeyId: billReminder.id, template: `${billReminder.id}.${channel}`, data: trigger.data };
+    const request = {
+      key,
+      step,
+      channel,
+      consumerId: input.consumerId,
+      journeyId: billReminder.id,
+      template: `${billReminder.id}.${channel}`,
+      data: trigger.data,
+    };
     const summary = `send ${channel}: ${billReminder.id}`;
     let message: MessageSummary;
     try {
       const result: SendResult = await sends.send.executeWithOptions({ ...sendProfile, summary }, [request]);
-      message = { key, step, channel, status: result.status, provider: result.provider, providerId: result.providerId, at: result.at };
+      message = {
+        key,
+        step,
+        channel,
+        status: result.status,
+        provider: result.provider,
+        providerId: result.providerId,
+        at: result.at,
+      };
     } catch (err) {
       const failure = describeFailure(step, err);
       message = { key, step, channel, status: 'failed', errorType: failure.type, at: new Date().toISOString() };
@@ -138,7 +155,9 @@ export async function billReminderWorkflow(input: BillReminderInput): Promise<Jo
     until: new Date(Date.now() + msToNumber(reminderAfter)).toISOString(),
     for: billReminder.goal,
   };
-  const paidInTime = await condition(() => paid, reminderAfter, { summary: `wait ${String(reminderAfter)} for ${billReminder.goal}` });
+  const paidInTime = await condition(() => paid, reminderAfter, {
+    summary: `wait ${String(reminderAfter)} for ${billReminder.goal}`,
+  });
   state.pendingWait = undefined;
   if (paidInTime) return finish('converted', 'payment received');
 
@@ -149,7 +168,8 @@ export async function billReminderWorkflow(input: BillReminderInput): Promise<Jo
 
 function describeFailure(step: string, err: unknown): { step: string; type: string; message: string } {
   const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof ApplicationFailure) return { step, type: cause.type ?? 'ApplicationFailure', message: cause.message };
+  if (cause instanceof ApplicationFailure)
+    return { step, type: cause.type ?? 'ApplicationFailure', message: cause.message };
   if (cause instanceof Error) return { step, type: cause.name, message: cause.message };
   return { step, type: 'Unknown', message: String(cause) };
 }

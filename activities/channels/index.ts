@@ -21,5 +21,9 @@ export function createChannels(config: Pick<Config, 'email' | 'twilio'>, db: Db)
 
 /** Closes providers that hold connections. */
 export async function closeChannels(channels: Channels): Promise<void> {
-  await Promise.all(Object.values(channels).map((provider) => provider.close?.()));
+  await Promise.all(
+    Object.values(channels).map(async (provider) => {
+      await provider.close?.();
+    }),
+  );
 }

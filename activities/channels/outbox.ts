@@ -8,7 +8,13 @@ export function createOutboxProvider(db: Db, channel: string): ChannelProvider {
   return {
     name: 'outbox',
     async send(message: OutboundMessage): Promise<ProviderReceipt> {
-      const id = await putInOutbox(db, { messageKey: message.key, channel, recipient: message.to, subject: message.subject, body: message.text });
+      const id = await putInOutbox(db, {
+        messageKey: message.key,
+        channel,
+        recipient: message.to,
+        subject: message.subject,
+        body: message.text,
+      });
       return { provider: 'outbox', providerId: `outbox-${id}`, status: 'outbox' };
     },
   };

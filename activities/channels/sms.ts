@@ -5,7 +5,6 @@ import { FailureType } from '../../workflows/definitions';
 import type { TwilioConfig } from '../../runtime/config';
 import { type ChannelProvider, type OutboundMessage, PermanentSendError, type ProviderReceipt } from './provider';
 
-
 /** Twilio's HTTP client with every request sent to another base URL (a local fake, a proxy). */
 class RedirectingRequestClient extends twilio.RequestClient {
   constructor(private readonly baseUrl: string) {
@@ -37,7 +36,9 @@ interface TwilioRestError extends Error {
 /** Creates the Twilio SMS provider. */
 export function createTwilioSmsProvider(config: TwilioConfig): ChannelProvider {
   const client = twilio(config.accountSid, config.authToken, {
-    httpClient: config.apiUrl ? new RedirectingRequestClient(config.apiUrl) : new twilio.RequestClient({ timeout: 15_000 }),
+    httpClient: config.apiUrl
+      ? new RedirectingRequestClient(config.apiUrl)
+      : new twilio.RequestClient({ timeout: 15_000 }),
   });
   return {
     name: 'twilio',
@@ -60,7 +61,10 @@ export function classifyTwilioError(err: TwilioRestError): Error {
   }
   const status = err.status ?? 0;
   if (status >= 400 && status < 500 && ![401, 403, 408, 429].includes(status)) {
-    return new PermanentSendError('ProviderRejected', `Twilio rejected the message (HTTP ${status}, error ${err.code ?? '-'})`);
+    return new PermanentSendError(
+      'ProviderRejected',
+      `Twilio rejected the message (HTTP ${status}, error ${err.code ?? '-'})`,
+    );
   }
   return err;
 }

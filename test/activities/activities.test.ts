@@ -52,7 +52,11 @@ describe('activities', () => {
   describe('lookupConsumer', () => {
     it('returns reachable channels and attributes, without contact details', async () => {
       const id = unique('c');
-      await upsertConsumer(db, id, { email: 'ada@example.com', phone: '+14155550100', attributes: { persona: 'digital' } });
+      await upsertConsumer(db, id, {
+        email: 'ada@example.com',
+        phone: '+14155550100',
+        attributes: { persona: 'digital' },
+      });
       const profile = await env.run(activities.lookupConsumer, id);
       assert.deepEqual(profile, { consumerId: id, channels: ['email', 'sms'], attributes: { persona: 'digital' } });
       assert.ok(!JSON.stringify(profile).includes('ada@example.com'));
@@ -106,7 +110,11 @@ describe('activities', () => {
       await upsertConsumer(db, id, { phone });
       const req = request(id, 'sms');
       const first = await env.run<[SendRequest], SendResult, Activities['send']>(activities.send, req);
-      const second = await new MockActivityEnvironment({ attempt: 2 }, { logger: quiet }).run<[SendRequest], SendResult, Activities['send']>(activities.send, req);
+      const second = await new MockActivityEnvironment({ attempt: 2 }, { logger: quiet }).run<
+        [SendRequest],
+        SendResult,
+        Activities['send']
+      >(activities.send, req);
       assert.equal(second.alreadySent, true);
       assert.equal(second.providerId, first.providerId);
       assert.equal(twilio.messages.filter((m) => m.to === phone).length, 1);
@@ -119,7 +127,9 @@ describe('activities', () => {
       const id = unique('c');
       await upsertConsumer(db, id, { phone: INVALID_NUMBER });
       const before = twilio.requests.length;
-      const failure = await failureOf(env.run<[SendRequest], SendResult, Activities['send']>(activities.send, request(id, 'sms')));
+      const failure = await failureOf(
+        env.run<[SendRequest], SendResult, Activities['send']>(activities.send, request(id, 'sms')),
+      );
       assert.equal(failure.type, 'InvalidRecipient');
       assert.equal(failure.nonRetryable, true);
       assert.equal(twilio.requests.length - before, 1);
@@ -130,7 +140,9 @@ describe('activities', () => {
     it('fails permanently when the mail server refuses the recipient', async () => {
       const id = unique('c');
       await upsertConsumer(db, id, { email: `${id}@${REJECTED_EMAIL_DOMAIN}` });
-      const failure = await failureOf(env.run<[SendRequest], SendResult, Activities['send']>(activities.send, request(id, 'email')));
+      const failure = await failureOf(
+        env.run<[SendRequest], SendResult, Activities['send']>(activities.send, request(id, 'email')),
+      );
       assert.equal(failure.type, 'InvalidRecipient');
       assert.equal(failure.nonRetryable, true);
     });
@@ -140,7 +152,10 @@ describe('activities', () => {
       const id = unique('c');
       await upsertConsumer(db, id, { phone: '+14155550123' });
       twilio.failNext(1, 503);
-      await assert.rejects(env.run<[SendRequest], SendResult, Activities['send']>(activities.send, request(id, 'sms')), (err: Error) => !(err instanceof ApplicationFailure && err.nonRetryable));
+      await assert.rejects(
+        env.run<[SendRequest], SendResult, Activities['send']>(activities.send, request(id, 'sms')),
+        (err: Error) => !(err instanceof ApplicationFailure && err.nonRetryable),
+      );
       const [row] = await listMessages(db, { consumerId: id });
       assert.deepEqual([row?.status, row?.providerId], ['queued', null]);
     });
@@ -148,7 +163,9 @@ describe('activities', () => {
     it('fails permanently when the consumer has no contact point for the channel', async () => {
       const id = unique('c');
       await upsertConsumer(db, id, { email: 'x@example.com' });
-      const failure = await failureOf(env.run<[SendRequest], SendResult, Activities['send']>(activities.send, request(id, 'sms')));
+      const failure = await failureOf(
+        env.run<[SendRequest], SendResult, Activities['send']>(activities.send, request(id, 'sms')),
+      );
       assert.equal(failure.type, 'NoContactPoint');
     });
 

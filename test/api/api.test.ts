@@ -41,7 +41,8 @@ describe('HTTP API', () => {
     if (key !== null) void req.set('authorization', `Bearer ${key}`);
     return req.send(typeof body === 'string' ? body : JSON.stringify(body));
   };
-  const fieldsOf = (body: { error: { fields?: { path: string }[] } }) => (body.error.fields ?? []).map((f) => f.path).sort();
+  const fieldsOf = (body: { error: { fields?: { path: string }[] } }) =>
+    (body.error.fields ?? []).map((f) => f.path).sort();
 
   describe('authentication', () => {
     it('answers 401 without a key', async () => {
@@ -75,7 +76,11 @@ describe('HTTP API', () => {
       ['an occurredAt that is not ISO-8601', validEvent({ occurredAt: 'yesterday' }), ['occurredAt']],
       ['data that is not an object', validEvent({ data: [1, 2] }), ['data']],
       ['an unknown field', validEvent({ colour: 'red' }), ['colour']],
-      ['several bad fields at once', validEvent({ id: 7, consumerId: '', occurredAt: 3 }), ['consumerId', 'id', 'occurredAt']],
+      [
+        'several bad fields at once',
+        validEvent({ id: 7, consumerId: '', occurredAt: 3 }),
+        ['consumerId', 'id', 'occurredAt'],
+      ],
       ['a JSON array instead of an object', [validEvent()], ['(body)']],
     ];
     for (const [name, body, fields] of cases) {
@@ -101,7 +106,11 @@ describe('HTTP API', () => {
     });
 
     it('answers 415 for a body that is not JSON', async () => {
-      const res = await request(app).post('/v1/events').set('authorization', `Bearer ${KEY}`).set('content-type', 'text/plain').send('hello');
+      const res = await request(app)
+        .post('/v1/events')
+        .set('authorization', `Bearer ${KEY}`)
+        .set('content-type', 'text/plain')
+        .send('hello');
       assert.equal(res.status, 415);
       assert.deepEqual(fieldsOf(res.body), ['(body)']);
     });
@@ -113,7 +122,9 @@ describe('HTTP API', () => {
       const res = await postEvent(event);
       assert.equal(res.status, 202);
       const workflowId = journeyWorkflowId('bill-reminder', event.consumerId);
-      assert.deepEqual(res.body.results, [{ journeyId: 'bill-reminder', workflowId, outcome: 'delivered', runId: res.body.results[0].runId }]);
+      assert.deepEqual(res.body.results, [
+        { journeyId: 'bill-reminder', workflowId, outcome: 'delivered', runId: res.body.results[0].runId },
+      ]);
       const description = await client.workflow.getHandle(workflowId).describe();
       assert.equal(description.runId, res.body.results[0].runId);
       assert.equal(description.typedSearchAttributes.get(searchAttributes.consumerId), event.consumerId);
@@ -143,7 +154,10 @@ describe('HTTP API', () => {
 
   describe('consumers', () => {
     const put = (id: string, body: unknown) =>
-      request(app).put(`/v1/consumers/${encodeURIComponent(id)}`).set('authorization', `Bearer ${KEY}`).send(body as object);
+      request(app)
+        .put(`/v1/consumers/${encodeURIComponent(id)}`)
+        .set('authorization', `Bearer ${KEY}`)
+        .send(body as object);
 
     it('creates (201), then updates only the given fields (200)', async () => {
       const id = unique('c');
@@ -151,7 +165,10 @@ describe('HTTP API', () => {
       assert.equal(created.status, 201);
       const updated = await put(id, { phone: null });
       assert.equal(updated.status, 200);
-      assert.deepEqual([updated.body.email, updated.body.phone, updated.body.attributes], ['ada@example.com', null, { tier: 'gold' }]);
+      assert.deepEqual(
+        [updated.body.email, updated.body.phone, updated.body.attributes],
+        ['ada@example.com', null, { tier: 'gold' }],
+      );
       const read = await request(app).get(`/v1/consumers/${id}`).set('authorization', `Bearer ${KEY}`);
       assert.equal(read.body.phone, null);
     });
@@ -163,7 +180,9 @@ describe('HTTP API', () => {
     });
 
     it('answers 404 for an unknown consumer', async () => {
-      const res = await request(app).get(`/v1/consumers/${unique('none')}`).set('authorization', `Bearer ${KEY}`);
+      const res = await request(app)
+        .get(`/v1/consumers/${unique('none')}`)
+        .set('authorization', `Bearer ${KEY}`);
       assert.equal(res.status, 404);
       assert.equal(res.body.error.code, 'NotFound');
     });
@@ -172,7 +191,9 @@ describe('HTTP API', () => {
   it('answers 404 in JSON for unknown routes and runs', async () => {
     const route = await request(app).get('/v2/nothing');
     assert.equal(route.status, 404);
-    const run = await request(app).get(`/v1/runs/${unique('journey:none')}`).set('authorization', `Bearer ${KEY}`);
+    const run = await request(app)
+      .get(`/v1/runs/${unique('journey:none')}`)
+      .set('authorization', `Bearer ${KEY}`);
     assert.equal(run.status, 404);
   });
 });

@@ -28,7 +28,12 @@ async function stackConfig(overrides: Record<string, string | undefined>): Promi
   });
 }
 
-async function api(stack: Stack, method: string, route: string, body?: unknown): Promise<{ status: number; body: any }> {
+async function api(
+  stack: Stack,
+  method: string,
+  route: string,
+  body?: unknown,
+): Promise<{ status: number; body: any }> {
   const res = await fetch(`${stack.apiUrl}${route}`, {
     method,
     headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
@@ -49,7 +54,11 @@ async function eventually<T>(what: string, probe: () => Promise<T | undefined>, 
 
 const newConsumer = async (stack: Stack) => {
   const id = unique('c');
-  const consumer = { email: `${id}@example.com`, phone: `+1628${Math.floor(1e6 + Math.random() * 8e6)}`, attributes: { firstName: 'Lin' } };
+  const consumer = {
+    email: `${id}@example.com`,
+    phone: `+1628${Math.floor(1e6 + Math.random() * 8e6)}`,
+    attributes: { firstName: 'Lin' },
+  };
   const res = await api(stack, 'PUT', `/v1/consumers/${id}`, consumer);
   assert.equal(res.status, 201);
   return { id, ...consumer };
@@ -63,7 +72,8 @@ const billIssued = (consumerId: string) => ({
   data: { billId: 'B-2026-11', amount: '42.50', currency: 'USD', dueDate: '2026-12-15' },
 });
 
-const runState = (stack: Stack, consumerId: string) => api(stack, 'GET', `/v1/runs/${journeyWorkflowId('bill-reminder', consumerId)}`);
+const runState = (stack: Stack, consumerId: string) =>
+  api(stack, 'GET', `/v1/runs/${journeyWorkflowId('bill-reminder', consumerId)}`);
 
 describe('end to end over the real stack', function () {
   this.timeout(180_000);
@@ -74,7 +84,11 @@ describe('end to end over the real stack', function () {
     before(async () => {
       const { url } = await postgres();
       const config = await stackConfig({ DATABASE_URL: url, DATA_DIR: await tempDir('e2e') });
-      stack = await startStack(config, log, { headless: true, workflowBundle: await workflowBundle(), apiHost: '127.0.0.1' });
+      stack = await startStack(config, log, {
+        headless: true,
+        workflowBundle: await workflowBundle(),
+        apiHost: '127.0.0.1',
+      });
     });
     after(async () => {
       await stack?.stop();
@@ -108,7 +122,10 @@ describe('end to end over the real stack', function () {
       const byChannel = Object.fromEntries(rows.map((r) => [r.channel, r]));
       assert.equal(byChannel.email?.providerId, mail.header('Message-ID'));
       assert.equal(byChannel.sms?.providerId, sms.sid);
-      assert.deepEqual(rows.map((r) => r.status), ['sent', 'sent']);
+      assert.deepEqual(
+        rows.map((r) => r.status),
+        ['sent', 'sent'],
+      );
 
       // Operators find the run by consumer, journey and step in visibility (Temporal UI, `temporal workflow list`).
       const query = `ConsumerId = "${consumer.id}" AND JourneyId = "bill-reminder" AND JourneyStep = "end" AND JourneyStatus = "completed"`;
@@ -124,7 +141,12 @@ describe('end to end over the real stack', function () {
       const consumer = await newConsumer(stack);
       await api(stack, 'POST', '/v1/events', billIssued(consumer.id));
       await smtp.waitFor(consumer.email);
-      const paid = await api(stack, 'POST', '/v1/events', { id: unique('evt'), type: 'payment.received', consumerId: consumer.id, occurredAt: new Date().toISOString() });
+      const paid = await api(stack, 'POST', '/v1/events', {
+        id: unique('evt'),
+        type: 'payment.received',
+        consumerId: consumer.id,
+        occurredAt: new Date().toISOString(),
+      });
       assert.equal(paid.status, 202);
       assert.equal(paid.body.results[0].outcome, 'delivered');
       const run = await eventually('the run to complete', async () => {
@@ -140,7 +162,11 @@ describe('end to end over the real stack', function () {
     it('keeps a waiting journey waiting across a restart, then sends the reminder', async () => {
       const { smtp, twilio } = await sinks();
       const dataDir = await tempDir('restart');
-      const config = await stackConfig({ DATA_DIR: dataDir, EMBEDDED_POSTGRES_PORT: String(await freePort()), BILL_REMINDER_DELAY: '4 seconds' });
+      const config = await stackConfig({
+        DATA_DIR: dataDir,
+        EMBEDDED_POSTGRES_PORT: String(await freePort()),
+        BILL_REMINDER_DELAY: '4 seconds',
+      });
       const bundle = await workflowBundle();
 
       let stack = await startStack(config, log, { headless: true, workflowBundle: bundle, apiHost: '127.0.0.1' });

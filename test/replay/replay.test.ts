@@ -16,7 +16,11 @@ describe('replay of recorded histories', function () {
   this.timeout(60_000);
 
   it('has a fixture for every shape of the bill-reminder journey', () => {
-    assert.deepEqual(fixtures, ['bill-reminder-v1-invalid-phone.json', 'bill-reminder-v1-paid-during-wait.json', 'bill-reminder-v1-reminder-sent.json']);
+    assert.deepEqual(fixtures, [
+      'bill-reminder-v1-invalid-phone.json',
+      'bill-reminder-v1-paid-during-wait.json',
+      'bill-reminder-v1-reminder-sent.json',
+    ]);
   });
 
   for (const file of fixtures) {
@@ -26,7 +30,10 @@ describe('replay of recorded histories', function () {
   }
 
   it('raises DeterminismViolationError when the workflow changed shape without patched()', async () => {
-    const changed = await bundleWorkflowCode({ workflowsPath: require.resolve('./changed-workflow'), logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
+    const changed = await bundleWorkflowCode({
+      workflowsPath: require.resolve('./changed-workflow'),
+      logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
+    });
     await assert.rejects(
       Worker.runReplayHistory({ workflowBundle: changed }, load('bill-reminder-v1-reminder-sent.json'), 'changed'),
       DeterminismViolationError,

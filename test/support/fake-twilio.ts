@@ -67,13 +67,25 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
     }
     if (to === INVALID_NUMBER || !/^\+\d{8,15}$/.test(to)) {
       record(400);
-      return reply(res, 400, { code: 21211, message: `The 'To' number ${to} is not a valid phone number.`, status: 400 });
+      return reply(res, 400, {
+        code: 21211,
+        message: `The 'To' number ${to} is not a valid phone number.`,
+        status: 400,
+      });
     }
     const sid = `SM${randomBytes(16).toString('hex')}`;
     const message = { sid, to, from: form.get('From') ?? '', body: form.get('Body') ?? '' };
     messages.push(message);
     record(201);
-    return reply(res, 201, { sid, account_sid: accountSid, to, from: message.from, body: message.body, status: 'queued', date_created: new Date().toUTCString() });
+    return reply(res, 201, {
+      sid,
+      account_sid: accountSid,
+      to,
+      from: message.from,
+      body: message.body,
+      status: 'queued',
+      date_created: new Date().toUTCString(),
+    });
   };
 
   const server = createServer((req, res) => {

@@ -89,8 +89,8 @@ export const timeSkipping = once(async (): Promise<TestWorkflowEnvironment> => {
 });
 
 /** The workflow bundle, built once for every test worker and replay. */
-export const workflowBundle = once(
-  (): Promise<WorkflowBundleWithSourceMap> => bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietBundlerLogger }),
+export const workflowBundle = once((): Promise<WorkflowBundleWithSourceMap> =>
+  bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietBundlerLogger }),
 );
 
 const quietBundlerLogger = {

@@ -43,7 +43,8 @@ export async function startSmtpSink(options: { reject?: (address: string) => boo
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           to: session.envelope.rcptTo.map((r) => r.address),
           raw,
-          header: (name) => new RegExp(`^${name}:\\s*(.*)$`, 'im').exec(headerBlock.replace(/\r?\n\s+/g, ' '))?.[1]?.trim(),
+          header: (name) =>
+            new RegExp(`^${name}:\\s*(.*)$`, 'im').exec(headerBlock.replace(/\r?\n\s+/g, ' '))?.[1]?.trim(),
         });
         callback();
       });

@@ -11,7 +11,13 @@ import { type Activities, createActivities } from '../../activities';
 import type { Db } from '../../runtime/db';
 import { upsertConsumer } from '../../stores/consumers';
 import { listMessages } from '../../stores/messages';
-import { eventSignal, type JourneyEvent, type JourneyState, journeyWorkflowId, stateQuery } from '../../workflows/definitions';
+import {
+  eventSignal,
+  type JourneyEvent,
+  type JourneyState,
+  journeyWorkflowId,
+  stateQuery,
+} from '../../workflows/definitions';
 import type { billReminderWorkflow } from '../../workflows';
 import { INVALID_NUMBER } from '../support/fake-twilio';
 import { postgres, timeSkipping, unique, workflowBundle } from '../support/resources';
@@ -34,7 +40,12 @@ describe('billReminderWorkflow', function () {
 
   /** Runs a fresh worker (real activities, real PostgreSQL, SMTP sink, fake Twilio) until `fn` settles. */
   const withWorker = async <T>(fn: () => Promise<T>): Promise<T> => {
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities,
+    });
     return worker.runUntil(fn);
   };
 
@@ -63,7 +74,10 @@ describe('billReminderWorkflow', function () {
   };
 
   /** Polls the state query until `predicate` holds (the worker runs in the background meanwhile). */
-  const waitForState = async (handle: WorkflowHandle, predicate: (s: JourneyState) => boolean): Promise<JourneyState> => {
+  const waitForState = async (
+    handle: WorkflowHandle,
+    predicate: (s: JourneyState) => boolean,
+  ): Promise<JourneyState> => {
     for (let i = 0; i < 200; i++) {
       const state = await handle.query(stateQuery);
       if (predicate(state)) return state;
@@ -172,7 +186,11 @@ describe('billReminderWorkflow', function () {
     assert.equal(result.status, 'completed');
     const sms = result.messages.find((m) => m.channel === 'sms');
     assert.deepEqual([sms?.status, sms?.errorType], ['failed', 'InvalidRecipient']);
-    assert.equal(twilio.requests.filter((r) => r.to === INVALID_NUMBER).length - before, 1, 'exactly one provider call');
+    assert.equal(
+      twilio.requests.filter((r) => r.to === INVALID_NUMBER).length - before,
+      1,
+      'exactly one provider call',
+    );
     const rows = await listMessages(db, { consumerId: consumer.id });
     const row = rows.find((r) => r.channel === 'sms');
     assert.deepEqual([row?.status, row?.errorType, row?.attempts], ['failed', 'InvalidRecipient', 1]);

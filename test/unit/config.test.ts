@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../../runtime/config';
+
+describe('loadConfig', () => {
+  it('defaults to the embedded development stack', () => {
+    const config = loadConfig({});
+    assert.equal(config.temporal.address, undefined);
+    assert.equal(config.database.url, undefined);
+    assert.equal(config.temporal.namespace, 'default');
+    assert.equal(config.temporal.taskQueue, 'journeys');
+    assert.equal(config.temporal.uiPort, 8233);
+    assert.equal(config.api.port, 3000);
+    assert.deepEqual(config.api.keys, []);
+    assert.equal(config.twilio, undefined);
+    assert.equal(config.email.smtpUrl, undefined);
+    assert.equal(config.dataDir, path.resolve('.data'));
+    assert.equal(config.journeys.billReminderDelay, '3 days');
+  });
+
+  it('reads servers, keys and providers from the environment', () => {
+    const config = loadConfig({
+      TEMPORAL_ADDRESS: 'temporal:7233',
+      DATABASE_URL: 'postgres://u:p@db/journeys',
+      API_KEYS: ' key-a , key-b,,',
+      SMTP_URL: 'smtp://mail:1025',
+      TWILIO_ACCOUNT_SID: 'AC1',
+      TWILIO_AUTH_TOKEN: 'secret',
+      TWILIO_FROM: '+15005550006',
+      TWILIO_API_URL: 'http://127.0.0.1:9999',
+      PORT: '8080',
+    });
+    assert.equal(config.temporal.address, 'temporal:7233');
+    assert.equal(config.database.url, 'postgres://u:p@db/journeys');
+    assert.deepEqual(config.api.keys, ['key-a', 'key-b']);
+    assert.equal(config.email.smtpUrl, 'smtp://mail:1025');
+    assert.deepEqual(config.twilio, {
+      accountSid: 'AC1',
+      authToken: 'secret',
+      from: '+15005550006',
+      apiUrl: 'http://127.0.0.1:9999',
+    });
+    assert.equal(config.api.port, 8080);
+  });
+
+  it('treats empty variables as unset', () => {
+    const config = loadConfig({ TEMPORAL_ADDRESS: '', DATABASE_URL: ' ', SMTP_URL: '' });
+    assert.equal(config.temporal.address, undefined);
+    assert.equal(config.database.url, undefined);
+    assert.equal(config.email.smtpUrl, undefined);
+  });
+
+  it('names every invalid variable', () => {
+    assert.throws(
+      () => loadConfig({ PORT: 'eighty', LOG_LEVEL: 'loud', TWILIO_API_URL: 'not a url' }),
+      (err: ConfigError) => {
+        assert.ok(err instanceof ConfigError);
+        assert.deepEqual(err.problems.map((p) => p.split(':')[0]).sort(), ['LOG_LEVEL', 'PORT', 'TWILIO_API_URL']);
+        return true;
+      },
+    );
+  });
+
+  it('refuses a partial Twilio configuration', () => {
+    assert.throws(() => loadConfig({ TWILIO_ACCOUNT_SID: 'AC1' }), /must be set together/);
+  });
+});
