@@ -10,7 +10,13 @@ export function createLogger(level: string = 'info', name = 'journey-executor'):
   return pino({ name, level });
 }
 
-const pinoLevel: Record<LogLevel, pino.Level> = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' };
+const pinoLevel: Record<LogLevel, pino.Level> = {
+  TRACE: 'trace',
+  DEBUG: 'debug',
+  INFO: 'info',
+  WARN: 'warn',
+  ERROR: 'error',
+};
 
 /**
  * Routes the Temporal SDK's own logs into `log`. At `info` the SDK's chatter (bundler output, state
@@ -25,6 +31,8 @@ export function installTemporalLogging(log: Logger): void {
   });
   Runtime.install({
     logger: forward,
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: verbose ? 'INFO' : 'WARN' }), forward: {} } },
+    telemetryOptions: {
+      logging: { filter: makeTelemetryFilterString({ core: verbose ? 'INFO' : 'WARN' }), forward: {} },
+    },
   });
 }

@@ -78,7 +78,11 @@ export async function startTemporalDevServer(options: {
     '--log-level',
     'warn',
     ...(options.uiPort === undefined ? ['--headless'] : ['--ui-port', String(options.uiPort)]),
-    ...(options.dbFile ? ['--db-filename', options.dbFile] : []),
+    // WAL with synchronous=FULL: every commit is still fsynced (accepted means durable), but writers no
+    // longer rewrite a rollback journal; measured ~2-3x lower accept latency under load (README, benchmark).
+    ...(options.dbFile
+      ? ['--db-filename', options.dbFile, '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=FULL']
+      : []),
     ...searchAttributeArgs(),
     ...(options.extraArgs ?? []),
   ];
