@@ -5,7 +5,7 @@ import pino from 'pino';
 import request from 'supertest';
 import { createApp } from '../../api/app';
 import { journeyWorkflowId, searchAttributes } from '../../workflows/definitions';
-import { postgres, timeSkipping, unique } from '../support/resources';
+import { postgres, startTimeSkipping, unique } from '../support/resources';
 
 const KEY = 'test-key-1';
 
@@ -15,7 +15,8 @@ describe('HTTP API', () => {
   const taskQueue = unique('api');
 
   before(async () => {
-    const env = await timeSkipping();
+    // A real Temporal server; runs started here have no worker and stay open.
+    const env = await startTimeSkipping();
     client = env.client;
     const { db } = await postgres();
     app = createApp({

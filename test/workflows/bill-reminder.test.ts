@@ -20,7 +20,7 @@ import {
 } from '../../workflows/definitions';
 import type { billReminderWorkflow } from '../../workflows';
 import { INVALID_NUMBER } from '../support/fake-twilio';
-import { postgres, timeSkipping, unique, workflowBundle } from '../support/resources';
+import { postgres, startTimeSkipping, unique, workflowBundle } from '../support/resources';
 import { sinkChannels, sinks } from '../support/sinks';
 
 const historiesDir = path.join(__dirname, '..', 'replay', 'histories');
@@ -33,7 +33,7 @@ describe('billReminderWorkflow', function () {
   const taskQueue = unique('bill-reminder');
 
   before(async () => {
-    env = await timeSkipping();
+    env = await startTimeSkipping();
     ({ db } = await postgres());
     activities = createActivities({ db, channels: await sinkChannels(db), log: pino({ level: 'silent' }) });
   });
