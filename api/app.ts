@@ -21,10 +21,23 @@ export interface AppDeps {
   /** @default '100kb' */
   bodyLimit?: string;
   routing: RoutingOptions;
+  /**
+   * How long an event may wait for Temporal before the API answers 503 (the caller retries).
+   * @default 10000
+   */
+  temporalTimeoutMs?: number;
 }
 
 /** Builds the express app. */
-export function createApp({ client, db, log, apiKeys, bodyLimit = '100kb', routing }: AppDeps): Express {
+export function createApp({
+  client,
+  db,
+  log,
+  apiKeys,
+  bodyLimit = '100kb',
+  routing,
+  temporalTimeoutMs = 10_000,
+}: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -69,7 +82,9 @@ export function createApp({ client, db, log, apiKeys, bodyLimit = '100kb', routi
 
   v1.post('/events', async (req, res) => {
     const event = parseInput(eventBody, req.body);
-    const results = await withTemporal(() => routeEvent(client, event, routing));
+    const results = await withTemporal(() =>
+      client.withDeadline(Date.now() + temporalTimeoutMs, () => routeEvent(client, event, routing)),
+    );
     log.info(
       { eventId: event.id, type: event.type, consumerId: event.consumerId, results: results.map((r) => r.outcome) },
       'event accepted',

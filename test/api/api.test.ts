@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import type { Client } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import type { Express } from 'express';
 import pino from 'pino';
 import request from 'supertest';
 import { createApp } from '../../api/app';
 import { journeyWorkflowId, searchAttributes } from '../../workflows/definitions';
-import { postgres, startTimeSkipping, unique } from '../support/resources';
+import { freePort, postgres, startTimeSkipping, unique } from '../support/resources';
 
 const KEY = 'test-key-1';
 
@@ -151,6 +151,23 @@ describe('HTTP API', () => {
       assert.equal(res.status, 202);
       assert.deepEqual(res.body.results, []);
     });
+  });
+
+  it('answers 503 with Retry-After, not a hang, when Temporal cannot be reached', async () => {
+    const unreachable = new Client({ connection: Connection.lazy({ address: `127.0.0.1:${await freePort()}` }) });
+    const { db } = await postgres();
+    const offline = createApp({
+      client: unreachable,
+      db,
+      log: pino({ level: 'silent' }),
+      apiKeys: [KEY],
+      routing: { taskQueue, billReminderDelay: '3 days' },
+      temporalTimeoutMs: 500,
+    });
+    const res = await request(offline).post('/v1/events').set('authorization', `Bearer ${KEY}`).send(validEvent());
+    assert.equal(res.status, 503);
+    assert.equal(res.headers['retry-after'], '1');
+    assert.equal(res.body.error.code, 'Unavailable');
   });
 
   describe('consumers', () => {
