@@ -1,0 +1,177 @@
+/**
+ * The journey definition format: journeys are versioned data, run by one generic interpreter workflow.
+ * Types only plus pure helpers: imported by the workflow bundle, the API's validation and the tests.
+ */
+import type { Channel } from './definitions';
+
+/** A condition over the run's data, in a small documented form (never evaluated as code). */
+export type Condition =
+  | { all: Condition[] }
+  | { any: Condition[] }
+  | { not: Condition }
+  | { path: string; op: ComparisonOp; value?: unknown };
+
+/**
+ * Comparisons. `exists` takes no value; `in` takes an array; `contains` tests a string's substring or
+ * an array's element; ordering operators compare numbers, or ISO-8601 strings as text.
+ */
+export type ComparisonOp = 'eq' | 'neq' | 'gt' | 'gte' | 'lt' | 'lte' | 'in' | 'contains' | 'exists';
+
+/** An event type plus an optional filter on its data (paths are relative to the event: `data.amount`). */
+export interface EventMatch {
+  event: string;
+  filter?: Condition;
+}
+
+/** A message template for one channel (Liquid syntax over consumer, trigger, events and journey data). */
+export interface MessageTemplate {
+  subject?: string;
+  text: string;
+}
+
+interface StepBase {
+  id: string;
+  /** Readable label for the Temporal UI and the state query. */
+  name?: string;
+}
+
+/** Sends one message on the first channel of `channels` the consumer can be reached on. */
+export interface SendStep extends StepBase {
+  type: 'send';
+  channels: Channel[];
+  templates: Partial<Record<Channel, MessageTemplate>>;
+  next?: string;
+}
+
+/** Sleeps for a duration (`'3 days'`, `'90 minutes'`). */
+export interface WaitStep extends StepBase {
+  type: 'wait';
+  duration: string;
+  next: string;
+}
+
+/** Sleeps until a local time of day on allowed weekdays, or until a date attribute plus an offset. */
+export interface WaitUntilStep extends StepBase {
+  type: 'wait-until';
+  /** `HH:MM` in the consumer's time zone (attribute `timeZone`, else UTC). */
+  timeOfDay?: string;
+  /** ISO weekdays allowed, 1 = Monday ... 7 = Sunday. @default all */
+  weekdays?: number[];
+  /** Path of a date/time value (e.g. `consumer.attributes.appointmentAt`), with `offset` added. */
+  at?: { path: string; offset?: string };
+  next: string;
+}
+
+/** Waits for an event of the consumer, with a timeout; its data is kept under `events.<step id>`. */
+export interface WaitForEventStep extends StepBase {
+  type: 'wait-for-event';
+  match: EventMatch;
+  timeout: string;
+  next: string;
+  onTimeout: string;
+}
+
+/** Takes the first branch whose condition holds, else `default`. */
+export interface BranchStep extends StepBase {
+  type: 'branch';
+  branches: { when: Condition; next: string }[];
+  default: string;
+}
+
+/** Takes one path at random by weight; the draw is recorded and replays identically. */
+export interface RandomSplitStep extends StepBase {
+  type: 'random-split';
+  paths: { weight: number; next: string }[];
+}
+
+/** Sets consumer attributes. */
+export interface UpdateProfileStep extends StepBase {
+  type: 'update-profile';
+  set: Record<string, unknown>;
+  next: string;
+}
+
+/** Calls an HTTP endpoint; the JSON response is kept under `webhooks.<step id>`. */
+export interface WebhookStep extends StepBase {
+  type: 'webhook';
+  url: string;
+  method?: 'GET' | 'POST' | 'PUT';
+  /** Liquid-templated JSON body. */
+  body?: Record<string, unknown>;
+  /** @default '10 seconds' */
+  timeout?: string;
+  next: string;
+}
+
+/** Ends the run. */
+export interface ExitStep extends StepBase {
+  type: 'exit';
+}
+
+export type Step =
+  | SendStep
+  | WaitStep
+  | WaitUntilStep
+  | WaitForEventStep
+  | BranchStep
+  | RandomSplitStep
+  | UpdateProfileStep
+  | WebhookStep
+  | ExitStep;
+
+export type StepType = Step['type'];
+
+/** When a consumer may enter again. `always` allows concurrent runs keyed by an event field. */
+export type ReentryPolicy = { policy: 'never' } | { policy: 'after-exit' } | { policy: 'always'; key: string };
+
+/** A journey as the business defines it. */
+export interface JourneyDefinition {
+  id: string;
+  name: string;
+  /** Preference topic of its messages (e.g. `billing`). */
+  topic: string;
+  trigger: EventMatch & { consumerFilter?: Condition };
+  reentry: ReentryPolicy;
+  /** Events that end the run and count a conversion. */
+  goals: EventMatch[];
+  /** Events that end the run without a conversion. */
+  exits: EventMatch[];
+  /** Longest a run may live. @default '90 days' */
+  maxLifetime?: string;
+  /** Id of the first step. */
+  start: string;
+  steps: Step[];
+}
+
+/** A published, immutable version: what a run carries in its input. */
+export interface JourneyVersion {
+  journeyId: string;
+  version: number;
+  definition: JourneyDefinition;
+}
+
+/** The ids a step may continue to, in order. */
+export function nextStepIds(step: Step): string[] {
+  switch (step.type) {
+    case 'send':
+      return step.next ? [step.next] : [];
+    case 'wait':
+    case 'wait-until':
+    case 'update-profile':
+    case 'webhook':
+      return [step.next];
+    case 'wait-for-event':
+      return [step.next, step.onTimeout];
+    case 'branch':
+      return [...step.branches.map((b) => b.next), step.default];
+    case 'random-split':
+      return step.paths.map((p) => p.next);
+    case 'exit':
+      return [];
+  }
+}
+
+/** Steps that let durable time pass; a loop must contain one. */
+export function isWaitingStep(step: Step): boolean {
+  return step.type === 'wait' || step.type === 'wait-until' || step.type === 'wait-for-event';
+}
