@@ -3,6 +3,7 @@
  * path in the context (consumer attributes, event data); missing values render as an empty string.
  */
 import { ApplicationFailure } from '@temporalio/activity';
+import { Liquid } from 'liquidjs';
 
 /** A template per channel: email has a subject. */
 export interface Template {
@@ -29,8 +30,14 @@ export interface TemplateContext {
   event: Record<string, unknown>;
 }
 
+/** A rendered message. */
+export interface RenderedMessage {
+  subject?: string;
+  text: string;
+}
+
 /** Renders template `id`; an unknown id is a permanent failure of the send. */
-export function renderTemplate(id: string, context: TemplateContext): { subject?: string; text: string } {
+export function renderTemplate(id: string, context: TemplateContext): RenderedMessage {
   const template = templates[id];
   if (!template) throw ApplicationFailure.nonRetryable(`Unknown template ${id}`, 'UnknownTemplate');
   return {
@@ -50,4 +57,20 @@ function interpolate(source: string, context: TemplateContext): string {
     if (typeof value === 'number' || typeof value === 'boolean') return String(value);
     return JSON.stringify(value);
   });
+}
+
+// Strict about syntax, lenient about data: a missing value renders empty, never "undefined".
+const liquid = new Liquid({ strictFilters: true, strictVariables: false, ownPropertyOnly: true });
+
+/** Renders a journey step's Liquid template; a template that does not parse is a permanent failure. */
+export function renderLiquid(template: Template, context: object): RenderedMessage {
+  try {
+    return {
+      subject:
+        template.subject === undefined ? undefined : (liquid.parseAndRenderSync(template.subject, context) as string),
+      text: liquid.parseAndRenderSync(template.text, context) as string,
+    };
+  } catch (err) {
+    throw ApplicationFailure.nonRetryable(`Template does not render: ${(err as Error).message}`, 'InvalidTemplate');
+  }
 }

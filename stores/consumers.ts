@@ -69,3 +69,16 @@ export async function getConsumer(db: Db, id: string): Promise<Consumer | undefi
   const row = (await db('consumers').where({ id }).first()) as ConsumerRow | undefined;
   return row && toConsumer(row);
 }
+
+/** Merges `set` into the consumer's attributes atomically; undefined when the consumer does not exist. */
+export async function mergeConsumerAttributes(
+  db: Db,
+  id: string,
+  set: Record<string, unknown>,
+): Promise<Record<string, unknown> | undefined> {
+  const rows: { attributes: Record<string, unknown> }[] = await db('consumers')
+    .where({ id })
+    .update({ attributes: db.raw('attributes || ?::jsonb', [JSON.stringify(set)]), updated_at: db.fn.now() })
+    .returning(['attributes']);
+  return rows[0]?.attributes;
+}

@@ -42,6 +42,23 @@ export const recordProfile: ActivityOptions = {
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 };
 
+/**
+ * Calls a business webhook: a few quick retries for 5xx and timeouts; a 4xx answer is final.
+ * The step's own timeout overrides startToCloseTimeout.
+ */
+export const webhookProfile: ActivityOptions = {
+  startToCloseTimeout: '10 seconds',
+  scheduleToCloseTimeout: '5 minutes',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: ['WebhookRejected'],
+  },
+};
+
 export const profiles = proxyActivities<Activities>(lookupProfile);
+export const webhooks = proxyActivities<Activities>(webhookProfile);
 export const sends = proxyActivities<Activities>(sendProfile);
 export const records = proxyActivities<Activities>(recordProfile);

@@ -2,18 +2,12 @@
  * The built-in bill-reminder journey: on `bill.issued`, email the consumer; wait; if no
  * `payment.received` arrived, send an SMS; end. `payment.received` ends the run at any point.
  */
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  condition,
-  setHandler,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { condition, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import type { SendResult } from '../activities';
 import { profiles, records, sendProfile, sends } from './activity-profiles';
+import { describeFailure } from './failures';
 import {
   type Channel,
   eventSignal,
@@ -164,12 +158,4 @@ export async function billReminderWorkflow(input: BillReminderInput): Promise<Jo
   if (profile.channels.includes('sms')) await send('send-sms', 'sms');
   if (paid) return finish('converted', 'payment received');
   return finish('completed', 'reminders sent');
-}
-
-function describeFailure(step: string, err: unknown): { step: string; type: string; message: string } {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof ApplicationFailure)
-    return { step, type: cause.type ?? 'ApplicationFailure', message: cause.message };
-  if (cause instanceof Error) return { step, type: cause.name, message: cause.message };
-  return { step, type: 'Unknown', message: String(cause) };
 }

@@ -12,15 +12,50 @@ const fixtures = readdirSync(historiesDir)
 
 const load = (file: string): unknown => JSON.parse(readFileSync(path.join(historiesDir, file), 'utf8'));
 
+/** The workflow input recorded in a JSON history's first event. */
+function startInput(history: unknown): unknown {
+  const events = (
+    history as { events: { workflowExecutionStartedEventAttributes?: { input?: { payloads?: { data: string }[] } } }[] }
+  ).events;
+  const payload = events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  assert.ok(payload, 'history starts with the workflow input');
+  return JSON.parse(Buffer.from(payload.data, 'base64').toString('utf8'));
+}
+
 describe('replay of recorded histories', function () {
   this.timeout(60_000);
 
   it('has a fixture for every shape of the bill-reminder journey', () => {
-    assert.deepEqual(fixtures, [
-      'bill-reminder-v1-invalid-phone.json',
-      'bill-reminder-v1-paid-during-wait.json',
-      'bill-reminder-v1-reminder-sent.json',
-    ]);
+    assert.deepEqual(
+      fixtures.filter((f) => f.startsWith('bill-reminder-')),
+      [
+        'bill-reminder-v1-invalid-phone.json',
+        'bill-reminder-v1-paid-during-wait.json',
+        'bill-reminder-v1-reminder-sent.json',
+      ],
+    );
+  });
+
+  it('has interpreter fixtures that cover every step type it runs', () => {
+    const covered = new Set<string>();
+    for (const file of fixtures.filter((f) => f.startsWith('journey-'))) {
+      const input = startInput(load(file)) as { journey: { definition: { steps: { type: string }[] } } };
+      for (const step of input.journey.definition.steps) covered.add(step.type);
+    }
+    const implemented = [
+      'send',
+      'wait',
+      'wait-for-event',
+      'branch',
+      'random-split',
+      'update-profile',
+      'webhook',
+      'exit',
+    ];
+    assert.deepEqual(
+      implemented.filter((type) => !covered.has(type)),
+      [],
+    );
   });
 
   for (const file of fixtures) {

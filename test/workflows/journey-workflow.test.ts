@@ -1,0 +1,435 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import path from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import pino from 'pino';
+import { type Activities, createActivities } from '../../activities';
+import type { Db } from '../../runtime/db';
+import { getConsumer, upsertConsumer } from '../../stores/consumers';
+import { listMessages } from '../../stores/messages';
+import { eventSignal, type JourneyEvent, type JourneyState, stateQuery } from '../../workflows/definitions';
+import type { JourneyDefinition, Step } from '../../workflows/journey-definition';
+import { type journeyWorkflow, pauseSignal } from '../../workflows/journey-workflow';
+import { postgres, startTimeSkipping, unique, workflowBundle } from '../support/resources';
+import { sinkChannels, sinks } from '../support/sinks';
+
+const historiesDir = path.join(__dirname, '..', 'replay', 'histories');
+
+/** A journey around `steps`, triggered by `cart.abandoned`, converted by `order.placed`. */
+function journey(steps: Step[], overrides: Partial<JourneyDefinition> = {}): JourneyDefinition {
+  return {
+    id: unique('j'),
+    name: 'test journey',
+    topic: 'marketing',
+    trigger: { event: 'cart.abandoned' },
+    reentry: { policy: 'after-exit' },
+    goals: [{ event: 'order.placed' }],
+    exits: [{ event: 'consumer.unsubscribed' }],
+    start: steps[0]!.id,
+    steps,
+    ...overrides,
+  };
+}
+
+const email = (
+  id: string,
+  next: string | undefined,
+  text = 'Hi {{ consumer.attributes.firstName }}, cart {{ trigger.data.cartId }}',
+): Step => ({
+  id,
+  type: 'send',
+  channels: ['email'],
+  templates: { email: { subject: `subject ${id}`, text } },
+  ...(next ? { next } : {}),
+});
+const sms = (id: string, next: string | undefined, text = 'sms {{ trigger.data.cartId }}'): Step => ({
+  id,
+  type: 'send',
+  channels: ['sms'],
+  templates: { sms: { text } },
+  ...(next ? { next } : {}),
+});
+const exit: Step = { id: 'done', type: 'exit' };
+
+describe('journeyWorkflow (the interpreter)', function () {
+  this.timeout(120_000);
+  let env: TestWorkflowEnvironment;
+  let db: Db;
+  let activities: Activities;
+  const taskQueue = unique('interpreter');
+
+  before(async () => {
+    env = await startTimeSkipping();
+    ({ db } = await postgres());
+    activities = createActivities({ db, channels: await sinkChannels(db), log: pino({ level: 'silent' }) });
+  });
+
+  const withWorker = async <T>(fn: () => Promise<T>): Promise<T> => {
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities,
+    });
+    return worker.runUntil(fn);
+  };
+
+  const newConsumer = async (attributes: Record<string, unknown> = { firstName: 'Grace' }) => {
+    const id = unique('c');
+    const phone = `+1415${Math.floor(1e6 + Math.random() * 8e6)}`;
+    await upsertConsumer(db, id, { email: `${id}@example.com`, phone, attributes });
+    return { id, email: `${id}@example.com`, phone };
+  };
+
+  const event = (consumerId: string, type: string, data: Record<string, unknown> = {}): JourneyEvent => ({
+    id: unique('evt'),
+    type,
+    consumerId,
+    occurredAt: new Date().toISOString(),
+    data,
+  });
+
+  const start = (
+    definition: JourneyDefinition,
+    consumerId: string,
+    trigger = event(consumerId, 'cart.abandoned', { cartId: 'K-1' }),
+  ) =>
+    env.client.workflow.signalWithStart<typeof journeyWorkflow, [JourneyEvent]>('journeyWorkflow', {
+      taskQueue,
+      workflowId: `journey:${definition.id}:${consumerId}`,
+      args: [{ journey: { journeyId: definition.id, version: 1, definition }, consumerId }],
+      signal: eventSignal,
+      signalArgs: [trigger],
+    });
+
+  const waitForState = async (
+    handle: WorkflowHandle,
+    predicate: (s: JourneyState) => boolean,
+  ): Promise<JourneyState> => {
+    for (let i = 0; i < 200; i++) {
+      const state = await handle.query(stateQuery);
+      if (predicate(state)) return state;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error('state never matched');
+  };
+
+  const recordFixture = async (handle: WorkflowHandle, name: string) => {
+    const file = path.join(historiesDir, `${name}.json`);
+    if (process.env.RECORD_FIXTURES !== '1' || existsSync(file)) return;
+    await writeFile(file, historyToJSON(await handle.fetchHistory()));
+  };
+
+  const stepIds = (state: JourneyState) => state.steps.map((s) => s.id);
+
+  it('sends with a Liquid template, waits, and follows next links to the exit', async () => {
+    const { smtp, twilio } = await sinks();
+    const consumer = await newConsumer({ firstName: 'Grace' });
+    const definition = journey([
+      email('hello', 'pause'),
+      { id: 'pause', type: 'wait', duration: '2 days', next: 'nudge' },
+      sms('nudge', 'done'),
+      exit,
+    ]);
+    const result = await withWorker(async () => {
+      const handle = await start(definition, consumer.id);
+      const final = await handle.result();
+      await recordFixture(handle, 'journey-v1-send-wait-exit');
+      return final;
+    });
+    assert.equal(result.status, 'completed');
+    assert.deepEqual(stepIds(result), ['hello', 'pause', 'nudge', 'done', 'end']);
+    const waited = result.steps.find((s) => s.id === 'pause')!;
+    assert.ok(Date.parse(waited.endedAt!) - Date.parse(waited.startedAt) >= 2 * 86_400_000);
+    const mail = await smtp.waitFor(consumer.email);
+    assert.match(mail.raw, /Hi Grace, cart K-1/);
+    assert.match((await twilio.waitFor(consumer.phone)).body, /sms K-1/);
+    const rows = await listMessages(db, { consumerId: consumer.id });
+    assert.deepEqual(rows.map((r) => r.status).sort(), ['sent', 'sent']);
+  });
+
+  it('takes the event path of wait-for-event and uses its data in a branch and a template', async () => {
+    const { smtp } = await sinks();
+    const consumer = await newConsumer();
+    const definition = journey([
+      {
+        id: 'wait-checkout',
+        type: 'wait-for-event',
+        match: { event: 'checkout.completed' },
+        timeout: '24 hours',
+        next: 'big',
+        onTimeout: 'remind',
+      },
+      {
+        id: 'big',
+        type: 'branch',
+        branches: [{ when: { path: 'events.wait-checkout.data.total', op: 'gt', value: 100 }, next: 'thanks' }],
+        default: 'done',
+      },
+      email('thanks', 'done', 'Thanks for spending {{ events.wait-checkout.data.total }}'),
+      sms('remind', 'done'),
+      exit,
+    ]);
+    const result = await withWorker(async () => {
+      const handle = await start(definition, consumer.id);
+      await waitForState(handle, (s) => s.currentStep === 'wait-checkout');
+      await handle.signal(eventSignal, event(consumer.id, 'checkout.completed', { total: 250 }));
+      const final = await handle.result();
+      await recordFixture(handle, 'journey-v1-wait-for-event-branch');
+      return final;
+    });
+    assert.deepEqual(stepIds(result), ['wait-checkout', 'big', 'thanks', 'done', 'end']);
+    assert.equal(result.steps[1]?.outcome, 'branch 1');
+    assert.match((await smtp.waitFor(consumer.email)).raw, /Thanks for spending 250/);
+  });
+
+  it('takes the timeout path of wait-for-event when the event does not come', async () => {
+    const consumer = await newConsumer();
+    const definition = journey([
+      {
+        id: 'wait-checkout',
+        type: 'wait-for-event',
+        match: { event: 'checkout.completed' },
+        timeout: '24 hours',
+        next: 'done',
+        onTimeout: 'remind',
+      },
+      sms('remind', 'done'),
+      exit,
+    ]);
+    const result = await withWorker(async () => (await start(definition, consumer.id)).result());
+    assert.deepEqual(stepIds(result), ['wait-checkout', 'remind', 'done', 'end']);
+    assert.equal(result.steps[0]?.outcome, 'timed out');
+  });
+
+  it('branches on consumer attributes, default when nothing matches', async () => {
+    const steps: Step[] = [
+      {
+        id: 'persona',
+        type: 'branch',
+        branches: [
+          { when: { path: 'consumer.attributes.persona', op: 'eq', value: 'senior' }, next: 'by-sms' },
+          {
+            when: { any: [{ path: 'consumer.attributes.persona', op: 'in', value: ['digital', 'young'] }] },
+            next: 'by-email',
+          },
+        ],
+        default: 'done',
+      },
+      sms('by-sms', 'done'),
+      email('by-email', 'done'),
+      exit,
+    ];
+    const run = async (attributes: Record<string, unknown>) => {
+      const consumer = await newConsumer(attributes);
+      return withWorker(async () => (await start(journey(steps), consumer.id)).result());
+    };
+    assert.deepEqual(stepIds(await run({ persona: 'senior' })), ['persona', 'by-sms', 'done', 'end']);
+    assert.deepEqual(stepIds(await run({ persona: 'young' })), ['persona', 'by-email', 'done', 'end']);
+    assert.deepEqual(stepIds(await run({})), ['persona', 'done', 'end']);
+  });
+
+  it('records the random split draw, and every path is taken by some runs', async () => {
+    const definition = journey([
+      {
+        id: 'ab',
+        type: 'random-split',
+        paths: [
+          { weight: 1, next: 'a' },
+          { weight: 1, next: 'b' },
+        ],
+      },
+      { id: 'a', type: 'wait', duration: '1 hour', next: 'done' },
+      { id: 'b', type: 'wait', duration: '2 hours', next: 'done' },
+      exit,
+    ]);
+    const taken = new Set<string>();
+    await withWorker(async () => {
+      for (let i = 0; i < 8 && taken.size < 2; i++) {
+        const consumer = await newConsumer();
+        const handle = await start(definition, consumer.id);
+        const final = await handle.result();
+        assert.match(final.steps[0]?.outcome ?? '', /^path [12] \(draw 0\.\d{4}\)$/);
+        taken.add(final.steps[1]!.id);
+        if (i === 0) await recordFixture(handle, 'journey-v1-random-split');
+      }
+    });
+    assert.deepEqual([...taken].sort(), ['a', 'b']);
+  });
+
+  it('updates the profile and later steps see the new attributes', async () => {
+    const consumer = await newConsumer({ firstName: 'Lin', tier: 'silver' });
+    const definition = journey([
+      { id: 'promote', type: 'update-profile', set: { tier: 'gold', promotedBy: 'journey' }, next: 'check' },
+      {
+        id: 'check',
+        type: 'branch',
+        branches: [{ when: { path: 'consumer.attributes.tier', op: 'eq', value: 'gold' }, next: 'done' }],
+        default: 'by-sms',
+      },
+      sms('by-sms', 'done'),
+      exit,
+    ]);
+    const result = await withWorker(async () => {
+      const handle = await start(definition, consumer.id);
+      const final = await handle.result();
+      await recordFixture(handle, 'journey-v1-update-profile');
+      return final;
+    });
+    assert.deepEqual(stepIds(result), ['promote', 'check', 'done', 'end']);
+    const stored = await getConsumer(db, consumer.id);
+    assert.deepEqual(stored?.attributes, { firstName: 'Lin', tier: 'gold', promotedBy: 'journey' });
+  });
+
+  describe('webhook', () => {
+    let server: Server;
+    let url: string;
+    const received: unknown[] = [];
+    before(async () => {
+      server = createServer((req, res) => {
+        let body = '';
+        req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        req.on('end', () => {
+          received.push(JSON.parse(body || '{}'));
+          res.writeHead(req.url === '/reject' ? 422 : 200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ score: 80 }));
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    });
+    after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+    it('calls the endpoint and branches on its response', async () => {
+      const consumer = await newConsumer();
+      const definition = journey([
+        { id: 'score', type: 'webhook', url: `${url}/score`, body: { reason: 'cart' }, next: 'hot' },
+        {
+          id: 'hot',
+          type: 'branch',
+          branches: [{ when: { path: 'webhooks.score.body.score', op: 'gte', value: 70 }, next: 'done' }],
+          default: 'by-sms',
+        },
+        sms('by-sms', 'done'),
+        exit,
+      ]);
+      const result = await withWorker(async () => {
+        const handle = await start(definition, consumer.id);
+        const final = await handle.result();
+        await recordFixture(handle, 'journey-v1-webhook');
+        return final;
+      });
+      assert.deepEqual(stepIds(result), ['score', 'hot', 'done', 'end']);
+      const call = received.at(-1) as { reason: string; journey: { consumer: { id: string } } };
+      assert.equal(call.reason, 'cart');
+      assert.equal(call.journey.consumer.id, consumer.id);
+    });
+
+    it('records a rejected call (4xx) once, without retries, and goes on', async () => {
+      const consumer = await newConsumer();
+      const before = received.length;
+      const definition = journey([
+        { id: 'score', type: 'webhook', url: `${url}/reject`, next: 'hot' },
+        {
+          id: 'hot',
+          type: 'branch',
+          branches: [{ when: { path: 'webhooks.score.status', op: 'eq', value: 200 }, next: 'done' }],
+          default: 'done',
+        },
+        exit,
+      ]);
+      const result = await withWorker(async () => (await start(definition, consumer.id)).result());
+      assert.equal(result.steps[0]?.outcome, 'failed: WebhookRejected');
+      assert.equal(received.length - before, 1);
+    });
+  });
+
+  it('ends as converted when a goal event arrives during a wait', async () => {
+    const consumer = await newConsumer();
+    const definition = journey([
+      { id: 'long', type: 'wait', duration: '7 days', next: 'nudge' },
+      sms('nudge', 'done'),
+      exit,
+    ]);
+    const result = await withWorker(async () => {
+      const handle = await start(definition, consumer.id);
+      await waitForState(handle, (s) => s.currentStep === 'long');
+      await handle.signal(eventSignal, event(consumer.id, 'order.placed'));
+      const final = await handle.result();
+      await recordFixture(handle, 'journey-v1-goal');
+      return final;
+    });
+    assert.equal(result.status, 'converted');
+    assert.deepEqual(stepIds(result), ['long', 'end']);
+    assert.equal(result.messages.length, 0);
+  });
+
+  it('ends without conversion on an exit event', async () => {
+    const consumer = await newConsumer();
+    const definition = journey([{ id: 'long', type: 'wait', duration: '7 days', next: 'done' }, exit]);
+    const result = await withWorker(async () => {
+      const handle = await start(definition, consumer.id);
+      await waitForState(handle, (s) => s.currentStep === 'long');
+      await handle.signal(eventSignal, event(consumer.id, 'consumer.unsubscribed'));
+      return handle.result();
+    });
+    assert.equal(result.status, 'completed');
+    assert.match(result.steps.at(-1)?.outcome ?? '', /exit: consumer.unsubscribed/);
+  });
+
+  it('ends at the maximum lifetime', async () => {
+    const consumer = await newConsumer();
+    const definition = journey(
+      [{ id: 'long', type: 'wait', duration: '30 days', next: 'nudge' }, sms('nudge', 'done'), exit],
+      { maxLifetime: '2 days' },
+    );
+    const result = await withWorker(async () => (await start(definition, consumer.id)).result());
+    assert.equal(result.steps.at(-1)?.outcome, 'maximum lifetime reached');
+    const lived = Date.parse(result.steps.at(-1)!.startedAt) - Date.parse(result.steps[0]!.startedAt);
+    // counted from the run's start, slightly before its first step
+    assert.ok(lived >= 2 * 86_400_000 - 60_000 && lived < 2 * 86_400_000 + 60_000, `lived ${lived} ms`);
+    assert.equal(result.messages.length, 0);
+  });
+
+  it('holds before its next send while paused, and sends once resumed', async () => {
+    const { twilio } = await sinks();
+    const consumer = await newConsumer();
+    const definition = journey([
+      { id: 'short', type: 'wait', duration: '1 hour', next: 'nudge' },
+      sms('nudge', 'done'),
+      exit,
+    ]);
+    const result = await withWorker(async () => {
+      const handle = await start(definition, consumer.id);
+      await handle.signal(pauseSignal, true);
+      await waitForState(handle, (s) => s.currentStep === 'short');
+      await env.sleep('2 hours');
+      await waitForState(handle, (s) => s.currentStep === 'nudge');
+      assert.equal(twilio.messages.filter((m) => m.to === consumer.phone).length, 0, 'nothing sent while paused');
+      await handle.signal(pauseSignal, false);
+      return handle.result();
+    });
+    assert.deepEqual(
+      result.messages.map((m) => m.status),
+      ['sent'],
+    );
+  });
+
+  it('skips a send, recorded, when the consumer has none of its channels', async () => {
+    const id = unique('c');
+    await upsertConsumer(db, id, { email: `${id}@example.com` });
+    const definition = journey([sms('nudge', 'done'), exit]);
+    const result = await withWorker(async () => (await start(definition, id)).result());
+    assert.deepEqual(
+      result.messages.map((m) => [m.status, m.errorType]),
+      [['skipped', 'NoContactPoint']],
+    );
+    const [row] = await listMessages(db, { consumerId: id });
+    assert.equal(row?.status, 'skipped');
+  });
+});

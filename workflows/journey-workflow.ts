@@ -1,0 +1,360 @@
+/**
+ * The generic journey interpreter: runs any published journey version, carried in the input as a
+ * snapshot so that a run (and its replay) never depends on the database. One step at a time, each a
+ * durable timer, an event wait or an activity; goal and exit events end the run at any point.
+ */
+import {
+  condition,
+  continueAsNew,
+  defineSignal,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time';
+import type { ConsumerProfile, WebhookResult } from '../activities';
+import { profiles, records, sendProfile, sends, webhooks as webhookCalls } from './activity-profiles';
+import { evaluate } from './conditions';
+import {
+  eventSignal,
+  type JourneyEvent,
+  type JourneyState,
+  type MessageSummary,
+  searchAttributes,
+  stateQuery,
+} from './definitions';
+import { describeFailure } from './failures';
+import type { EventMatch, JourneyVersion, SendStep, Step } from './journey-definition';
+
+/** Pauses (true) or resumes (false) a run: a paused run holds before its next send. */
+export const pauseSignal = defineSignal<[boolean]>('pause');
+
+/** What a run carries into its next execution when it continues as new. */
+export interface CarriedRun {
+  stepId: string;
+  state: JourneyState;
+  data: RunData;
+  seenEventIds: string[];
+  /** Events received but not yet consumed by a wait-for-event step. */
+  inbox: JourneyEvent[];
+  visits: Record<string, number>;
+  startedAt: string;
+  paused: boolean;
+}
+
+/** Input of {@link journeyWorkflow}; the triggering event arrives as the first `event` signal. */
+export interface JourneyRunInput {
+  journey: JourneyVersion;
+  consumerId: string;
+  /** Set only by continue-as-new. */
+  carried?: CarriedRun;
+}
+
+/** The data conditions and templates see. */
+export interface RunData {
+  consumer: { id: string; attributes: Record<string, unknown>; channels: string[] };
+  trigger?: JourneyEvent;
+  events: Record<string, JourneyEvent>;
+  webhooks: Record<string, WebhookResult>;
+  journey: { id: string; version: number };
+}
+
+const DEFAULT_LIFETIME = '90 days';
+/** Event ids remembered for deduplication across continue-as-new. */
+const SEEN_LIMIT = 1000;
+
+const matches = (match: EventMatch, event: JourneyEvent): boolean =>
+  match.event === event.type && (!match.filter || evaluate(match.filter, event));
+
+/** Runs one consumer through one journey version; returns the final state. */
+export async function journeyWorkflow(input: JourneyRunInput): Promise<JourneyState> {
+  const { definition, version } = input.journey;
+  const steps = new Map<string, Step>(definition.steps.map((step) => [step.id, step]));
+  const carried = input.carried;
+  const state: JourneyState = carried?.state ?? {
+    journeyId: definition.id,
+    journeyVersion: version,
+    consumerId: input.consumerId,
+    status: 'running',
+    currentStep: 'awaiting-trigger',
+    steps: [],
+    messages: [],
+    events: [],
+  };
+  const data: RunData = carried?.data ?? {
+    consumer: { id: input.consumerId, attributes: {}, channels: [] },
+    events: {},
+    webhooks: {},
+    journey: { id: definition.id, version },
+  };
+  const seen = new Set(carried?.seenEventIds ?? []);
+  const inbox: JourneyEvent[] = [...(carried?.inbox ?? [])];
+  const visits: Record<string, number> = { ...(carried?.visits ?? {}) };
+  const startedAt = carried?.startedAt ?? new Date().toISOString();
+  let paused = carried?.paused ?? false;
+  let ending: { status: JourneyState['status']; outcome: string } | undefined;
+  const ended = () => ending !== undefined;
+
+  setHandler(stateQuery, () => state);
+  setHandler(pauseSignal, (value) => {
+    paused = value;
+  });
+  setHandler(eventSignal, (event) => {
+    const receivedAt = new Date().toISOString();
+    if (seen.has(event.id)) {
+      state.events.push({ id: event.id, type: event.type, receivedAt, duplicate: true });
+      return;
+    }
+    seen.add(event.id);
+    state.events.push({ id: event.id, type: event.type, receivedAt });
+    if (!data.trigger) {
+      if (matches(definition.trigger, event)) data.trigger = event;
+      return;
+    }
+    if (ending) return;
+    if (definition.goals.some((goal) => matches(goal, event)))
+      ending = { status: 'converted', outcome: `goal: ${event.type}` };
+    else if (definition.exits.some((exit) => matches(exit, event)))
+      ending = { status: 'completed', outcome: `exit: ${event.type}` };
+    else inbox.push(event);
+  });
+
+  const setStep = (id: string) => {
+    state.currentStep = id;
+    upsertSearchAttributes([{ key: searchAttributes.journeyStep, value: id }]);
+  };
+  const enter = (step: Step) => {
+    const now = new Date().toISOString();
+    const previous = state.steps[state.steps.length - 1];
+    if (previous && !previous.endedAt) previous.endedAt = now;
+    state.steps.push({ id: step.id, startedAt: now });
+    setStep(step.id);
+  };
+  const leave = (outcome: string) => {
+    const current = state.steps[state.steps.length - 1];
+    if (current) {
+      current.endedAt = new Date().toISOString();
+      current.outcome = outcome;
+    }
+  };
+  const finish = (status: JourneyState['status'], outcome: string): JourneyState => {
+    const now = new Date().toISOString();
+    const previous = state.steps[state.steps.length - 1];
+    if (previous && !previous.endedAt) previous.endedAt = now;
+    state.steps.push({ id: 'end', startedAt: now, endedAt: now, outcome });
+    state.pendingWait = undefined;
+    state.status = status;
+    setStep('end');
+    upsertSearchAttributes([{ key: searchAttributes.journeyStatus, value: status }]);
+    return state;
+  };
+
+  if (!carried) {
+    await condition(() => data.trigger !== undefined);
+    const profile: ConsumerProfile | undefined = await lookup();
+    if (!profile) return finish('failed', state.failure?.type ?? 'lookup failed');
+    if (definition.trigger.consumerFilter && !evaluate(definition.trigger.consumerFilter, data)) {
+      return finish('completed', 'consumer does not match the entry filter');
+    }
+  }
+
+  // The run's maximum lifetime, counted from its first execution.
+  const lifetimeLeft = Math.max(
+    0,
+    Date.parse(startedAt) + msToNumber((definition.maxLifetime ?? DEFAULT_LIFETIME) as Duration) - Date.now(),
+  );
+  void sleep(lifetimeLeft, { summary: 'maximum lifetime' }).then(() => {
+    ending ??= { status: 'completed', outcome: 'maximum lifetime reached' };
+  });
+
+  /** Waits up to `duration` (or forever) unless the run ends first; true when `until` became true. */
+  const waitFor = async (
+    step: Step,
+    duration: string,
+    summary: string,
+    until: () => boolean = () => false,
+  ): Promise<boolean> => {
+    state.pendingWait = {
+      step: step.id,
+      until: new Date(Date.now() + msToNumber(duration as Duration)).toISOString(),
+      for: summary,
+    };
+    const hit = await condition(() => ended() || until(), duration as Duration, { summary });
+    state.pendingWait = undefined;
+    return hit && !ended();
+  };
+
+  let stepId: string | undefined = carried?.stepId ?? definition.start;
+  while (stepId !== undefined && !ended()) {
+    if (workflowInfo().continueAsNewSuggested) {
+      await continueAsNew<typeof journeyWorkflow>({
+        journey: input.journey,
+        consumerId: input.consumerId,
+        carried: { stepId, state, data, seenEventIds: [...seen].slice(-SEEN_LIMIT), inbox, visits, startedAt, paused },
+      });
+    }
+    const step = steps.get(stepId);
+    if (!step) {
+      state.failure = { step: stepId, type: 'UnknownStep', message: `No step ${stepId} in version ${version}` };
+      return finish('failed', 'UnknownStep');
+    }
+    visits[step.id] = (visits[step.id] ?? 0) + 1;
+    enter(step);
+    stepId = await run(step);
+  }
+  if (ending) return finish(ending.status, ending.outcome);
+  return finish('completed', 'journey finished');
+
+  async function lookup(): Promise<ConsumerProfile | undefined> {
+    try {
+      const profile = await profiles.lookupConsumer.executeWithOptions({ summary: 'look up consumer' }, [
+        input.consumerId,
+      ]);
+      data.consumer = { id: input.consumerId, attributes: profile.attributes, channels: profile.channels };
+      return profile;
+    } catch (err) {
+      state.failure = describeFailure('lookup-consumer', err);
+      return undefined;
+    }
+  }
+
+  /** Executes one step; returns the id of the next step, or undefined to end. */
+  async function run(step: Step): Promise<string | undefined> {
+    const label = step.name ?? step.id;
+    switch (step.type) {
+      case 'send':
+        if (paused) await condition(() => !paused || ended());
+        if (ended()) return undefined;
+        await send(step);
+        return step.next;
+      case 'wait':
+        await waitFor(step, step.duration, `${label}: wait ${step.duration}`);
+        leave(`waited ${step.duration}`);
+        return step.next;
+      case 'wait-until':
+        // Computed by the interpreter's next revision (time zones); until then the step passes straight on.
+        leave('not yet supported: passed through');
+        return step.next;
+      case 'wait-for-event': {
+        const found = () => inbox.findIndex((event) => matches(step.match, event));
+        const hit = await waitFor(
+          step,
+          step.timeout,
+          `${label}: wait up to ${step.timeout} for ${step.match.event}`,
+          () => found() >= 0,
+        );
+        if (ended()) return undefined;
+        if (hit) {
+          const [event] = inbox.splice(found(), 1);
+          if (event) data.events[step.id] = event;
+          leave(`event ${step.match.event}`);
+          return step.next;
+        }
+        leave('timed out');
+        return step.onTimeout;
+      }
+      case 'branch': {
+        const index = step.branches.findIndex((branch) => evaluate(branch.when, data));
+        leave(index >= 0 ? `branch ${index + 1}` : 'default');
+        return index >= 0 ? step.branches[index]?.next : step.default;
+      }
+      case 'random-split': {
+        const total = step.paths.reduce((sum, path) => sum + path.weight, 0);
+        const draw = Math.random() * total; // the SDK's seeded PRNG: the same draw on every replay
+        let acc = 0;
+        const index = step.paths.findIndex((path) => (acc += path.weight) > draw);
+        const chosen = index >= 0 ? index : step.paths.length - 1;
+        leave(`path ${chosen + 1} (draw ${(draw / total).toFixed(4)})`);
+        return step.paths[chosen]?.next;
+      }
+      case 'update-profile': {
+        const attributes = await records.updateConsumerAttributes.executeWithOptions(
+          { summary: `${label}: update profile` },
+          [input.consumerId, step.set],
+        );
+        data.consumer.attributes = attributes;
+        leave(`set ${Object.keys(step.set).join(', ')}`);
+        return step.next;
+      }
+      case 'webhook': {
+        try {
+          const result = await webhookCalls.callWebhook.executeWithOptions(
+            {
+              summary: `${label}: ${step.method ?? 'POST'} webhook`,
+              startToCloseTimeout: step.timeout ?? '10 seconds',
+            },
+            [{ url: step.url, method: step.method ?? 'POST', body: step.body, context: data }],
+          );
+          data.webhooks[step.id] = result;
+          leave(`HTTP ${result.status}`);
+        } catch (err) {
+          const failure = describeFailure(step.id, err);
+          data.webhooks[step.id] = { status: 0, body: null, error: failure.type };
+          leave(`failed: ${failure.type}`);
+        }
+        return step.next;
+      }
+      case 'exit':
+        ending ??= { status: 'completed', outcome: `exit step ${step.id}` };
+        leave('exit');
+        return undefined;
+    }
+  }
+
+  async function send(step: SendStep): Promise<void> {
+    const channel = step.channels.find((c) => data.consumer.channels.includes(c));
+    const key = `${workflowInfo().workflowId}/${workflowInfo().firstExecutionRunId}/${step.id}/${visits[step.id] ?? 1}`;
+    const identity = { key, step: step.id, consumerId: input.consumerId, journeyId: definition.id };
+    const template = channel ? step.templates[channel] : undefined;
+    if (!channel || !template) {
+      const reason = channel ? 'UnknownTemplate' : 'NoContactPoint';
+      const fallback = step.channels[0] ?? 'email';
+      await records.recordMessageOutcome.executeWithOptions({ summary: `${step.id}: record skipped send` }, [
+        { ...identity, channel: fallback, status: 'skipped', errorType: reason },
+      ]);
+      state.messages.push({
+        key,
+        step: step.id,
+        channel: fallback,
+        status: 'skipped',
+        errorType: reason,
+        at: new Date().toISOString(),
+      });
+      leave(`skipped: ${reason}`);
+      return;
+    }
+    let message: MessageSummary;
+    try {
+      const result = await sends.sendMessage.executeWithOptions(
+        { ...sendProfile, summary: `send ${channel}: ${definition.id}/${step.id}` },
+        [{ ...identity, channel, template, context: data }],
+      );
+      message = {
+        key,
+        step: step.id,
+        channel,
+        status: result.status,
+        provider: result.provider,
+        providerId: result.providerId,
+        at: result.at,
+      };
+    } catch (err) {
+      const failure = describeFailure(step.id, err);
+      message = {
+        key,
+        step: step.id,
+        channel,
+        status: 'failed',
+        errorType: failure.type,
+        at: new Date().toISOString(),
+      };
+      await records.recordMessageOutcome.executeWithOptions({ summary: `record ${channel} failure` }, [
+        { ...identity, channel, status: 'failed', errorType: failure.type, errorMessage: failure.message },
+      ]);
+    }
+    state.messages.push(message);
+    leave(message.status === 'failed' ? `failed: ${message.errorType}` : `${channel} ${message.status}`);
+  }
+}
