@@ -10,7 +10,9 @@ import { stateQuery } from '../workflows/definitions';
 import { requireApiKey } from './auth';
 import { errorHandler, HttpError, NotFoundError, parseInput, UnavailableError } from './errors';
 import { routeEvent, type RoutingOptions } from './event-routing';
-import { consumerBody, eventBody, identifier, listQuery } from './schemas';
+import type { JourneyRouter } from './journey-router';
+import { journeysRoutes } from './journeys-routes';
+import { consumerBody, eventBatch, eventBody, type EventBody, identifier, listQuery } from './schemas';
 
 /** What the API needs. */
 export interface AppDeps {
@@ -21,6 +23,8 @@ export interface AppDeps {
   /** @default '100kb' */
   bodyLimit?: string;
   routing: RoutingOptions;
+  /** Routes events to published journeys. */
+  router: JourneyRouter;
   /**
    * How long an event may wait for Temporal before the API answers 503 (the caller retries).
    * @default 10000
@@ -36,6 +40,7 @@ export function createApp({
   apiKeys,
   bodyLimit = '100kb',
   routing,
+  router,
   temporalTimeoutMs = 10_000,
 }: AppDeps): Express {
   const app = express();
@@ -80,17 +85,35 @@ export function createApp({
     res.json(consumer);
   });
 
-  v1.post('/events', async (req, res) => {
-    const event = parseInput(eventBody, req.body);
-    const results = await withTemporal(() =>
-      client.withDeadline(Date.now() + temporalTimeoutMs, () => routeEvent(client, event, routing)),
+  /** Routes one event to the built-in journey and the published ones; durable in Temporal when it returns. */
+  const deliver = (event: EventBody) =>
+    withTemporal(() =>
+      client.withDeadline(Date.now() + temporalTimeoutMs, async () => {
+        const [builtIn, published] = await Promise.all([routeEvent(client, event, routing), router.route(event)]);
+        return [...builtIn, ...published];
+      }),
     );
+
+  v1.post('/events', async (req, res) => {
+    if (Array.isArray(req.body)) {
+      const events = parseInput(eventBatch, req.body);
+      const results = await Promise.all(
+        events.map(async (event) => ({ eventId: event.id, results: await deliver(event) })),
+      );
+      log.info({ events: events.length }, 'event batch accepted');
+      res.status(202).json({ results });
+      return;
+    }
+    const event = parseInput(eventBody, req.body);
+    const results = await deliver(event);
     log.info(
       { eventId: event.id, type: event.type, consumerId: event.consumerId, results: results.map((r) => r.outcome) },
       'event accepted',
     );
     res.status(202).json({ eventId: event.id, results });
   });
+
+  v1.use(journeysRoutes({ db, client, router, log }));
 
   v1.get('/runs/:workflowId', async (req, res) => {
     const workflowId = req.params.workflowId ?? '';

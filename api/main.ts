@@ -4,6 +4,7 @@ import { loadConfig } from '../runtime/config';
 import { createDb } from '../runtime/db';
 import { createLogger } from '../runtime/logger';
 import { createApp } from './app';
+import { JourneyRouter } from './journey-router';
 import { listen } from './server';
 
 async function main(): Promise<void> {
@@ -14,7 +15,10 @@ async function main(): Promise<void> {
   const db = createDb(config.database.url);
   const connection = await Connection.connect({ address: config.temporal.address ?? 'localhost:7233' });
   const client = new Client({ connection, namespace: config.temporal.namespace });
+  const router = new JourneyRouter(db, client, { taskQueue: config.temporal.taskQueue, log });
+  await router.start();
   const app = createApp({
+    router,
     client,
     db,
     log,
@@ -29,6 +33,7 @@ async function main(): Promise<void> {
     process.once('SIGTERM', resolve);
   });
   try {
+    router.stop();
     await server.close();
   } finally {
     await connection.close();

@@ -10,6 +10,12 @@ export const identifier = z
 /** E.164: + then up to 15 digits. */
 export const phoneNumber = z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 phone number such as +14155550100');
 
+/** Event types: dotted lower-case names, shared by events and the journeys they trigger. */
+export const eventType = z
+  .string()
+  .max(100)
+  .regex(/^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)+$/, 'must be a dotted lower-case name such as bill.issued');
+
 /** Body of `PUT /v1/consumers/:id`. */
 export const consumerBody = z
   .object({
@@ -23,10 +29,7 @@ export const consumerBody = z
 export const eventBody = z
   .object({
     id: z.string().min(1).max(200),
-    type: z
-      .string()
-      .max(100)
-      .regex(/^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)+$/, 'must be a dotted lower-case name such as bill.issued'),
+    type: eventType,
     consumerId: identifier,
     occurredAt: z.iso.datetime({ offset: true }),
     data: z.record(z.string(), z.unknown()).default({}),
@@ -34,6 +37,12 @@ export const eventBody = z
   .strict();
 
 export type EventBody = z.infer<typeof eventBody>;
+
+/** Most events one `POST /v1/events` may carry as a JSON array. */
+export const MAX_EVENT_BATCH = 100;
+
+/** Body of `POST /v1/events` as a batch: each event is routed on its own. */
+export const eventBatch = z.array(eventBody).min(1).max(MAX_EVENT_BATCH);
 
 /** Query of list endpoints. */
 export const listQuery = z.object({

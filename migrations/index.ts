@@ -4,9 +4,11 @@
  */
 import type { Knex } from 'knex';
 import * as init from './20261122_001_init';
+import * as journeys from './20261122_002_journeys';
 
 const migrations: Record<string, Knex.Migration> = {
   '20261122_001_init': init,
+  '20261122_002_journeys': journeys,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -9,6 +9,7 @@ import { NativeConnection, type Worker, type WorkflowBundleOption } from '@tempo
 import { createActivities } from '../activities';
 import { closeChannels, createChannels } from '../activities/channels';
 import { createApp } from '../api/app';
+import { JourneyRouter } from '../api/journey-router';
 import { listen } from '../api/server';
 import { createJourneyWorker } from '../workers/worker';
 import type { Config } from './config';
@@ -113,7 +114,11 @@ export async function startStack(config: Config, log: Logger, options: StackOpti
     const connection = await Connection.connect({ address: temporalAddress });
     stops.push(() => connection.close());
     const client = new Client({ connection, namespace: config.temporal.namespace });
+    const router = new JourneyRouter(db, client, { taskQueue: config.temporal.taskQueue, log });
+    await router.start();
+    stops.push(() => Promise.resolve(router.stop()));
     const app = createApp({
+      router,
       client,
       db,
       log,

@@ -48,6 +48,8 @@ export interface CarriedRun {
 export interface JourneyRunInput {
   journey: JourneyVersion;
   consumerId: string;
+  /** The triggering event, when the run is started with it (otherwise it arrives as the first signal). */
+  trigger?: JourneyEvent;
   /** Set only by continue-as-new. */
   carried?: CarriedRun;
 }
@@ -90,6 +92,11 @@ export async function journeyWorkflow(input: JourneyRunInput): Promise<JourneySt
     journey: { id: definition.id, version },
   };
   const seen = new Set(carried?.seenEventIds ?? []);
+  if (!carried && input.trigger) {
+    data.trigger = input.trigger;
+    seen.add(input.trigger.id);
+    state.events.push({ id: input.trigger.id, type: input.trigger.type, receivedAt: new Date().toISOString() });
+  }
   const inbox: JourneyEvent[] = [...(carried?.inbox ?? [])];
   const visits: Record<string, number> = { ...(carried?.visits ?? {}) };
   const startedAt = carried?.startedAt ?? new Date().toISOString();

@@ -4,6 +4,7 @@ import type { Express } from 'express';
 import pino from 'pino';
 import request from 'supertest';
 import { createApp } from '../../api/app';
+import { JourneyRouter } from '../../api/journey-router';
 import { journeyWorkflowId, searchAttributes } from '../../workflows/definitions';
 import { freePort, postgres, startTimeSkipping, unique } from '../support/resources';
 
@@ -19,12 +20,15 @@ describe('HTTP API', () => {
     const env = await startTimeSkipping();
     client = env.client;
     const { db } = await postgres();
+    const router = new JourneyRouter(db, client, { taskQueue, log: pino({ level: 'silent' }) });
+    await router.refresh();
     app = createApp({
+      router,
       client,
       db,
       log: pino({ level: 'silent' }),
       apiKeys: [KEY, 'test-key-2'],
-      bodyLimit: '2kb',
+      bodyLimit: '64kb',
       routing: { taskQueue, billReminderDelay: '3 days' },
     });
   });
@@ -82,7 +86,9 @@ describe('HTTP API', () => {
         validEvent({ id: 7, consumerId: '', occurredAt: 3 }),
         ['consumerId', 'id', 'occurredAt'],
       ],
-      ['a JSON array instead of an object', [validEvent()], ['(body)']],
+      ['a JSON string instead of an object', '"hello"', ['(body)']],
+      ['a batch with one bad event', [validEvent(), validEvent({ consumerId: 'a b' })], ['1.consumerId']],
+      ['an empty batch', [], ['(body)']],
     ];
     for (const [name, body, fields] of cases) {
       it(`answers 400 naming the field for ${name}`, async () => {
@@ -101,7 +107,7 @@ describe('HTTP API', () => {
     });
 
     it('answers 413 for a body over the limit', async () => {
-      const res = await postEvent(validEvent({ data: { blob: 'x'.repeat(4000) } }));
+      const res = await postEvent(validEvent({ data: { blob: 'x'.repeat(70_000) } }));
       assert.equal(res.status, 413);
       assert.equal(res.body.error.code, 'PayloadTooLarge');
     });
@@ -117,7 +123,28 @@ describe('HTTP API', () => {
     });
   });
 
+  it('answers 400 for a batch over the limit', async () => {
+    const res = await postEvent(Array.from({ length: 101 }, () => validEvent({ type: 'page.viewed' })));
+    assert.equal(res.status, 400);
+  });
+
   describe('POST /v1/events routing', () => {
+    it('takes a batch and answers per event', async () => {
+      const events = [validEvent({ type: 'page.viewed' }), validEvent({ type: 'payment.received' })];
+      const res = await postEvent(events);
+      assert.equal(res.status, 202);
+      assert.deepEqual(
+        res.body.results.map((r: { eventId: string; results: { outcome: string }[] }) => [
+          r.eventId,
+          r.results.map((x) => x.outcome),
+        ]),
+        [
+          [events[0]!.id, []],
+          [events[1]!.id, ['ignored']],
+        ],
+      );
+    });
+
     it('answers 202 only once Temporal holds the run, with its search attributes', async () => {
       const event = validEvent();
       const res = await postEvent(event);
@@ -157,6 +184,7 @@ describe('HTTP API', () => {
     const unreachable = new Client({ connection: Connection.lazy({ address: `127.0.0.1:${await freePort()}` }) });
     const { db } = await postgres();
     const offline = createApp({
+      router: new JourneyRouter(db, unreachable, { taskQueue, log: pino({ level: 'silent' }) }),
       client: unreachable,
       db,
       log: pino({ level: 'silent' }),

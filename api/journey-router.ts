@@ -1,0 +1,177 @@
+/**
+ * Routes events to published journeys from an in-memory index (event type -> journeys), never from
+ * Temporal visibility. The index is rebuilt from PostgreSQL on publish, pause, resume and archive in this
+ * process, and every few seconds to pick up changes made through other API processes.
+ */
+import {
+  type Client,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
+} from '@temporalio/client';
+import type { Db } from '../runtime/db';
+import type { Logger } from '../runtime/logger';
+import { listAllVersionsOf, listRoutableVersions } from '../stores/journeys';
+import { evaluate, readPath } from '../workflows/conditions';
+import { eventSignal, type JourneyEvent, searchAttributes } from '../workflows/definitions';
+import type { EventMatch, JourneyDefinition, JourneyVersion } from '../workflows/journey-definition';
+import type { journeyWorkflow } from '../workflows/journey-workflow';
+
+/** What one event did in one journey. */
+export interface JourneyRouting {
+  journeyId: string;
+  workflowId?: string;
+  /**
+   * `started` a new run; `signalled` an open run (which ignores an event id it has seen);
+   * `ignored` with a `reason` (no open run, filter not matched, paused, already entered).
+   */
+  outcome: 'started' | 'signalled' | 'ignored';
+  version?: number;
+  runId?: string;
+  reason?: string;
+}
+
+interface RoutableJourney {
+  latest: JourneyVersion;
+  paused: boolean;
+  /** Event types any published version waits for, ends on or exits on. */
+  listensTo: Set<string>;
+}
+
+const matches = (match: EventMatch, event: JourneyEvent) =>
+  match.event === event.type && (!match.filter || evaluate(match.filter, event));
+
+/** The types a version reacts to once a run exists. */
+function listenedTypes(definition: JourneyDefinition): string[] {
+  return [
+    ...definition.goals.map((g) => g.event),
+    ...definition.exits.map((e) => e.event),
+    ...definition.steps.flatMap((s) => (s.type === 'wait-for-event' ? [s.match.event] : [])),
+  ];
+}
+
+/** Workflow id of a consumer's run; journeys that allow concurrent runs add the re-entry key's value. */
+export function runWorkflowId(definition: JourneyDefinition, event: JourneyEvent): string | undefined {
+  const base = `journey:${definition.id}:${event.consumerId}`;
+  if (definition.reentry.policy !== 'always') return base;
+  const key = readPath(event, definition.reentry.key);
+  return key === undefined || key === null ? undefined : `${base}:${String(key as string | number)}`;
+}
+
+/** The event router. */
+export class JourneyRouter {
+  private byType = new Map<string, RoutableJourney[]>();
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly db: Db,
+    private readonly client: Client,
+    private readonly options: { taskQueue: string; log: Logger; refreshMs?: number },
+  ) {}
+
+  /** Loads the index and keeps it fresh. */
+  async start(): Promise<void> {
+    await this.refresh();
+    this.timer = setInterval(() => {
+      this.refresh().catch((err: unknown) => this.options.log.warn({ err }, 'journey index refresh failed'));
+    }, this.options.refreshMs ?? 5000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Rebuilds the index from PostgreSQL. */
+  async refresh(): Promise<void> {
+    const versions = await listRoutableVersions(this.db);
+    const next = new Map<string, RoutableJourney[]>();
+    for (const { status, ...latest } of versions) {
+      const all = await listAllVersionsOf(this.db, latest.journeyId);
+      const journey: RoutableJourney = {
+        latest,
+        paused: status === 'paused',
+        listensTo: new Set(all.flatMap((definition) => listenedTypes(definition))),
+      };
+      for (const type of new Set([latest.definition.trigger.event, ...journey.listensTo])) {
+        next.set(type, [...(next.get(type) ?? []), journey]);
+      }
+    }
+    this.byType = next;
+  }
+
+  /** Delivers `event` to every journey it concerns; each answer only after Temporal durably has it. */
+  async route(event: JourneyEvent): Promise<JourneyRouting[]> {
+    const journeys = this.byType.get(event.type) ?? [];
+    return Promise.all(journeys.map((journey) => this.routeTo(journey, event)));
+  }
+
+  private async routeTo(journey: RoutableJourney, event: JourneyEvent): Promise<JourneyRouting> {
+    const { definition, version, journeyId } = journey.latest;
+    const workflowId = runWorkflowId(definition, event);
+    if (!workflowId)
+      return {
+        journeyId,
+        outcome: 'ignored',
+        reason: `event has no ${definition.reentry.policy === 'always' ? definition.reentry.key : 'key'}`,
+      };
+    if (matches(definition.trigger, event)) {
+      if (journey.paused) return this.signal(journeyId, workflowId, event, 'journey is paused');
+      return this.startRun(journey.latest, workflowId, event);
+    }
+    if (definition.trigger.event === event.type && !journey.listensTo.has(event.type)) {
+      return { journeyId, workflowId, version, outcome: 'ignored', reason: 'entry filter not matched' };
+    }
+    return this.signal(journeyId, workflowId, event, 'no open run');
+  }
+
+  private async startRun(latest: JourneyVersion, workflowId: string, event: JourneyEvent): Promise<JourneyRouting> {
+    const { definition, version, journeyId } = latest;
+    // Two rounds at most: the open run found by the first start may close before it is signalled.
+    for (let round = 0; ; round++) {
+      try {
+        const handle = await this.client.workflow.start<typeof journeyWorkflow>('journeyWorkflow', {
+          workflowId,
+          taskQueue: this.options.taskQueue,
+          args: [{ journey: latest, consumerId: event.consumerId, trigger: event }],
+          workflowIdReusePolicy:
+            definition.reentry.policy === 'never'
+              ? WorkflowIdReusePolicy.REJECT_DUPLICATE
+              : WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+          typedSearchAttributes: [
+            { key: searchAttributes.consumerId, value: event.consumerId },
+            { key: searchAttributes.journeyId, value: journeyId },
+            { key: searchAttributes.journeyVersion, value: version },
+            { key: searchAttributes.journeyStep, value: 'start' },
+            { key: searchAttributes.journeyStatus, value: 'running' },
+          ],
+          staticSummary: `${definition.name} v${version} for consumer ${event.consumerId}`,
+        });
+        return { journeyId, workflowId, version, outcome: 'started', runId: handle.firstExecutionRunId };
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      }
+      // An open run gets the event (it ignores ids it has seen); under `never` a closed one stays closed.
+      const reason =
+        definition.reentry.policy === 'never' ? 'already entered (re-entry: never)' : 'run closed meanwhile';
+      const delivered = await this.signal(journeyId, workflowId, event, reason);
+      if (delivered.outcome === 'signalled' || definition.reentry.policy === 'never' || round > 0) return delivered;
+    }
+  }
+
+  private async signal(
+    journeyId: string,
+    workflowId: string,
+    event: JourneyEvent,
+    reasonIfNone: string,
+  ): Promise<JourneyRouting> {
+    try {
+      await this.client.workflow.getHandle(workflowId).signal(eventSignal, event);
+      return { journeyId, workflowId, outcome: 'signalled' };
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError)
+        return { journeyId, workflowId, outcome: 'ignored', reason: reasonIfNone };
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,219 @@
+/**
+ * The zod schema of journey definitions: one schema per type of `workflows/journey-definition.ts`, checked
+ * against those types at compile time, and the source of the published JSON Schema. Shape only: the
+ * checks that need the whole definition (step references, reachability, loops) are in `journey-validation.ts`.
+ */
+import { z } from 'zod';
+import type { Channel } from '../workflows/definitions';
+import type {
+  ComparisonOp,
+  Condition,
+  EventMatch,
+  JourneyDefinition,
+  MessageTemplate,
+  ReentryPolicy,
+  Step,
+} from '../workflows/journey-definition';
+import { eventType, identifier } from './schemas';
+
+/** The channels a send step may list, in the order of the {@link Channel} type. */
+export const channels = ['email', 'sms'] as const satisfies readonly Channel[];
+
+const comparisonOps = [
+  'eq',
+  'neq',
+  'gt',
+  'gte',
+  'lt',
+  'lte',
+  'in',
+  'contains',
+  'exists',
+] as const satisfies readonly ComparisonOp[];
+
+/**
+ * Durations as the `ms` package (and so Temporal's `sleep`) reads them, restricted to an explicit
+ * lower-case unit: `'3 days'`, `'90 minutes'`, `'10s'`, `'1.5h'`, `'-1 day'`. A bare number would be
+ * milliseconds, which is never what a journey author means.
+ */
+export const durationPattern =
+  /^-?(?:\d+)?\.?\d+ *(?:milliseconds?|msecs?|ms|seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|w|years?|yrs?|y)$/;
+
+const durationMessage = "must be a duration such as '3 days', '90 minutes' or '10s'";
+
+/** A duration that may be negative: an offset from a date. */
+export const signedDuration = z.string().max(100).regex(durationPattern, durationMessage);
+
+/** A duration of time to let pass: longer than zero. */
+export const duration = signedDuration.refine(
+  (value) => !durationPattern.test(value) || parseFloat(value) > 0,
+  'must be longer than zero',
+);
+
+/** A dotted path into data (`consumer.attributes.tier`, `data.items.0.sku`); its root is checked in context. */
+export const dataPath = z
+  .string()
+  .max(200)
+  .regex(/^[^.\s]+(\.[^.\s]+)*$/, 'must be a dotted path such as data.amount');
+
+/** `HH:MM`, 00:00 to 23:59. */
+const timeOfDay = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day HH:MM between 00:00 and 23:59');
+
+const unique = <T>(values: T[]) => new Set(values).size === values.length;
+
+/** A condition: `{all}`, `{any}`, `{not}` or a comparison `{path, op, value}`; recursive. */
+export const conditionSchema: z.ZodType<Condition> = z
+  .lazy(() =>
+    z.union(
+      [
+        z.object({ all: z.array(conditionSchema) }).strict(),
+        z.object({ any: z.array(conditionSchema) }).strict(),
+        z.object({ not: conditionSchema }).strict(),
+        z.object({ path: dataPath, op: z.enum(comparisonOps), value: z.unknown().optional() }).strict(),
+      ],
+      { error: 'must be one of {all: [...]}, {any: [...]}, {not: {...}} or {path, op, value}' },
+    ),
+  )
+  .meta({ id: 'Condition', description: 'A condition over the run data, never evaluated as code.' });
+
+export const eventMatchSchema = z
+  .object({ event: eventType, filter: conditionSchema.optional() })
+  .strict()
+  .meta({ id: 'EventMatch', description: 'An event type plus a filter on its data (paths start with data.).' });
+
+export const messageTemplateSchema = z
+  .object({ subject: z.string().min(1).max(1000).optional(), text: z.string().min(1).max(10_000) })
+  .strict()
+  .meta({ id: 'MessageTemplate', description: 'A Liquid template for one channel.' });
+
+const stepBase = { id: identifier, name: z.string().min(1).max(200).optional() };
+const next = identifier;
+
+const sendStep = z
+  .object({
+    ...stepBase,
+    type: z.literal('send'),
+    channels: z.array(z.enum(channels)).min(1).refine(unique, 'must not repeat a channel'),
+    templates: z.object({ email: messageTemplateSchema.optional(), sms: messageTemplateSchema.optional() }).strict(),
+    next: next.optional(),
+  })
+  .strict();
+
+const waitStep = z.object({ ...stepBase, type: z.literal('wait'), duration, next }).strict();
+
+const waitUntilStep = z
+  .object({
+    ...stepBase,
+    type: z.literal('wait-until'),
+    timeOfDay: timeOfDay.optional(),
+    weekdays: z.array(z.int().min(1).max(7)).min(1).refine(unique, 'must not repeat a weekday').optional(),
+    at: z.object({ path: dataPath, offset: signedDuration.optional() }).strict().optional(),
+    next,
+  })
+  .strict();
+
+const waitForEventStep = z
+  .object({
+    ...stepBase,
+    type: z.literal('wait-for-event'),
+    match: eventMatchSchema,
+    timeout: duration,
+    next,
+    onTimeout: next,
+  })
+  .strict();
+
+const branchStep = z
+  .object({
+    ...stepBase,
+    type: z.literal('branch'),
+    branches: z.array(z.object({ when: conditionSchema, next }).strict()).min(1),
+    default: next,
+  })
+  .strict();
+
+const randomSplitStep = z
+  .object({
+    ...stepBase,
+    type: z.literal('random-split'),
+    paths: z.array(z.object({ weight: z.number().positive(), next }).strict()).min(1),
+  })
+  .strict();
+
+const updateProfileStep = z
+  .object({ ...stepBase, type: z.literal('update-profile'), set: z.record(z.string(), z.unknown()), next })
+  .strict();
+
+const webhookStep = z
+  .object({
+    ...stepBase,
+    type: z.literal('webhook'),
+    url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+    method: z.enum(['GET', 'POST', 'PUT']).optional(),
+    body: z.record(z.string(), z.unknown()).optional(),
+    timeout: duration.optional(),
+    next,
+  })
+  .strict();
+
+const exitStep = z.object({ ...stepBase, type: z.literal('exit') }).strict();
+
+export const stepSchema = z
+  .discriminatedUnion('type', [
+    sendStep,
+    waitStep,
+    waitUntilStep,
+    waitForEventStep,
+    branchStep,
+    randomSplitStep,
+    updateProfileStep,
+    webhookStep,
+    exitStep,
+  ])
+  .meta({ id: 'Step' });
+
+export const reentryPolicySchema = z
+  .discriminatedUnion('policy', [
+    z.object({ policy: z.literal('never') }).strict(),
+    z.object({ policy: z.literal('after-exit') }).strict(),
+    z.object({ policy: z.literal('always'), key: dataPath }).strict(),
+  ])
+  .meta({ id: 'ReentryPolicy' });
+
+/** A journey definition as accepted on create and update. */
+export const journeyDefinitionSchema = z
+  .object({
+    id: identifier,
+    name: z.string().min(1).max(200),
+    topic: identifier,
+    trigger: eventMatchSchema.extend({ consumerFilter: conditionSchema.optional() }).strict(),
+    reentry: reentryPolicySchema,
+    goals: z.array(eventMatchSchema),
+    exits: z.array(eventMatchSchema),
+    maxLifetime: duration.optional(),
+    start: identifier,
+    steps: z.array(stepSchema).min(1),
+  })
+  .strict()
+  .meta({ title: 'Journey definition', description: 'A journey as the business defines it.' });
+
+type Infer<S extends z.ZodType> = z.infer<S>;
+/** `B`, provided it is assignable to `A` (else `tsc` names the mismatch here). */
+type Extends<A, B extends A> = B;
+
+/** Compile-time proof that the schemas and the contract's types accept the same values, both ways. */
+export type SchemasMatchContract = [
+  Extends<JourneyDefinition, Infer<typeof journeyDefinitionSchema>>,
+  Extends<Infer<typeof journeyDefinitionSchema>, JourneyDefinition>,
+  Extends<Step, Infer<typeof stepSchema>>,
+  Extends<Infer<typeof stepSchema>, Step>,
+  Extends<EventMatch, Infer<typeof eventMatchSchema>>,
+  Extends<Infer<typeof eventMatchSchema>, EventMatch>,
+  Extends<MessageTemplate, Infer<typeof messageTemplateSchema>>,
+  Extends<Infer<typeof messageTemplateSchema>, MessageTemplate>,
+  Extends<ReentryPolicy, Infer<typeof reentryPolicySchema>>,
+  Extends<Infer<typeof reentryPolicySchema>, ReentryPolicy>,
+];
+
+/** The published format: JSON Schema (draft 2020-12) of a journey definition. */
+export const journeyDefinitionJsonSchema = z.toJSONSchema(journeyDefinitionSchema);

@@ -1,0 +1,131 @@
+/** Journey definitions: one editable draft per journey and immutable published versions. */
+import type { Db } from '../runtime/db';
+import type { JourneyDefinition, JourneyVersion } from '../workflows/journey-definition';
+
+/** Where a journey is in its lifecycle. */
+export type JourneyStatus = 'draft' | 'active' | 'paused' | 'archived';
+
+/** A journey as the API shows it. */
+export interface JourneyRecord {
+  id: string;
+  name: string;
+  status: JourneyStatus;
+  draft: JourneyDefinition;
+  latestVersion: number | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+interface JourneyRow {
+  id: string;
+  name: string;
+  status: JourneyStatus;
+  draft: JourneyDefinition;
+  latest_version: number | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const toRecord = (row: JourneyRow): JourneyRecord => ({
+  id: row.id,
+  name: row.name,
+  status: row.status,
+  draft: row.draft,
+  latestVersion: row.latest_version,
+  createdAt: row.created_at.toISOString(),
+  updatedAt: row.updated_at.toISOString(),
+});
+
+/** Creates a draft; false when the id is taken. */
+export async function createJourney(db: Db, definition: JourneyDefinition): Promise<JourneyRecord | undefined> {
+  const rows: JourneyRow[] = await db('journeys')
+    .insert({ id: definition.id, name: definition.name, draft: JSON.stringify(definition) })
+    .onConflict('id')
+    .ignore()
+    .returning('*');
+  return rows[0] && toRecord(rows[0]);
+}
+
+/** Replaces the draft of an existing, not archived journey. */
+export async function updateDraft(db: Db, definition: JourneyDefinition): Promise<JourneyRecord | undefined> {
+  const rows: JourneyRow[] = await db('journeys')
+    .where({ id: definition.id })
+    .whereNot({ status: 'archived' })
+    .update({ name: definition.name, draft: JSON.stringify(definition), updated_at: db.fn.now() })
+    .returning('*');
+  return rows[0] && toRecord(rows[0]);
+}
+
+/** Reads one journey. */
+export async function getJourney(db: Db, id: string): Promise<JourneyRecord | undefined> {
+  const row = (await db('journeys').where({ id }).first()) as JourneyRow | undefined;
+  return row && toRecord(row);
+}
+
+/** Lists journeys, optionally by status. */
+export async function listJourneys(db: Db, status?: JourneyStatus): Promise<JourneyRecord[]> {
+  const query = db('journeys').orderBy('id');
+  if (status) void query.where({ status });
+  return ((await query) as JourneyRow[]).map(toRecord);
+}
+
+/** Publishes the current draft as the next version, atomically; the journey becomes active. */
+export async function publishDraft(db: Db, id: string): Promise<JourneyVersion | undefined> {
+  return db.transaction(async (tx) => {
+    const row = (await tx('journeys').where({ id }).whereNot({ status: 'archived' }).forUpdate().first()) as
+      JourneyRow | undefined;
+    if (!row) return undefined;
+    const version = (row.latest_version ?? 0) + 1;
+    await tx('journey_versions').insert({ journey_id: id, version, definition: JSON.stringify(row.draft) });
+    await tx('journeys').where({ id }).update({ latest_version: version, status: 'active', updated_at: tx.fn.now() });
+    return { journeyId: id, version, definition: row.draft };
+  });
+}
+
+/** Sets the lifecycle status; only journeys with a published version can be active or paused. */
+export async function setJourneyStatus(db: Db, id: string, status: JourneyStatus): Promise<JourneyRecord | undefined> {
+  const query = db('journeys').where({ id }).update({ status, updated_at: db.fn.now() }).returning('*');
+  if (status !== 'archived') void query.whereNotNull('latest_version').whereNot({ status: 'archived' });
+  const rows: JourneyRow[] = await query;
+  return rows[0] && toRecord(rows[0]);
+}
+
+/** The published versions of a journey, newest first (definitions included). */
+export async function listVersions(db: Db, id: string): Promise<(JourneyVersion & { publishedAt: string })[]> {
+  const rows = (await db('journey_versions').where({ journey_id: id }).orderBy('version', 'desc')) as {
+    journey_id: string;
+    version: number;
+    definition: JourneyDefinition;
+    published_at: Date;
+  }[];
+  return rows.map((r) => ({
+    journeyId: r.journey_id,
+    version: r.version,
+    definition: r.definition,
+    publishedAt: r.published_at.toISOString(),
+  }));
+}
+
+/** The latest version of every active or paused journey: what the event router needs. */
+export async function listRoutableVersions(db: Db): Promise<(JourneyVersion & { status: JourneyStatus })[]> {
+  const rows = (await db('journeys as j')
+    .join('journey_versions as v', function () {
+      this.on('v.journey_id', 'j.id').andOn('v.version', 'j.latest_version');
+    })
+    .whereIn('j.status', ['active', 'paused'])
+    .select('j.id', 'j.status', 'v.version', 'v.definition')) as {
+    id: string;
+    status: JourneyStatus;
+    version: number;
+    definition: JourneyDefinition;
+  }[];
+  return rows.map((r) => ({ journeyId: r.id, version: r.version, definition: r.definition, status: r.status }));
+}
+
+/** Every published definition of a journey, oldest first. */
+export async function listAllVersionsOf(db: Db, id: string): Promise<JourneyDefinition[]> {
+  const rows = (await db('journey_versions').where({ journey_id: id }).orderBy('version').select('definition')) as {
+    definition: JourneyDefinition;
+  }[];
+  return rows.map((r) => r.definition);
+}

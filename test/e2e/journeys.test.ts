@@ -1,0 +1,197 @@
+import assert from 'node:assert/strict';
+import pino from 'pino';
+import { loadConfig } from '../../runtime/config';
+import { startStack, type Stack } from '../../runtime/stack';
+import { searchAttributes } from '../../workflows/definitions';
+import type { JourneyDefinition } from '../../workflows/journey-definition';
+import { freePort, postgres, tempDir, unique, workflowBundle } from '../support/resources';
+import { sinkConfig, sinks } from '../support/sinks';
+
+const KEY = 'e2e-journeys-key';
+
+describe('journeys as data, end to end over the real stack', function () {
+  this.timeout(180_000);
+  let stack: Stack;
+
+  before(async () => {
+    const sink = await sinkConfig();
+    const { url } = await postgres();
+    const config = loadConfig({
+      PORT: '0',
+      API_KEYS: KEY,
+      DATABASE_URL: url,
+      DATA_DIR: await tempDir('e2e-journeys'),
+      TEMPORAL_DEV_PORT: String(await freePort()),
+      SMTP_URL: sink.email.smtpUrl,
+      TWILIO_ACCOUNT_SID: sink.twilio!.accountSid,
+      TWILIO_AUTH_TOKEN: sink.twilio!.authToken,
+      TWILIO_FROM: sink.twilio!.from,
+      TWILIO_API_URL: sink.twilio!.apiUrl,
+    });
+    stack = await startStack(config, pino({ level: 'silent' }), {
+      headless: true,
+      workflowBundle: await workflowBundle(),
+      apiHost: '127.0.0.1',
+    });
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  const api = async (method: string, route: string, body?: unknown): Promise<{ status: number; body: any }> => {
+    const res = await fetch(`${stack.apiUrl}${route}`, {
+      method,
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, body: await res.json() };
+  };
+
+  const cartJourney = (id: string, nudge: string): JourneyDefinition => ({
+    id,
+    name: 'Abandoned cart',
+    topic: 'marketing',
+    trigger: { event: 'cart.abandoned' },
+    reentry: { policy: 'after-exit' },
+    goals: [{ event: 'order.placed' }],
+    exits: [],
+    start: 'first',
+    steps: [
+      {
+        id: 'first',
+        type: 'send',
+        channels: ['email'],
+        templates: { email: { subject: 'Your cart', text: 'Cart {{ trigger.data.cartId }} is waiting' } },
+        next: 'wait-checkout',
+      },
+      {
+        id: 'wait-checkout',
+        type: 'wait-for-event',
+        match: { event: 'checkout.completed' },
+        timeout: '3 seconds',
+        next: 'done',
+        onTimeout: 'nudge',
+      },
+      {
+        id: 'nudge',
+        type: 'send',
+        channels: ['sms'],
+        templates: { sms: { text: `${nudge} {{ trigger.data.cartId }}` } },
+        next: 'done',
+      },
+      { id: 'done', type: 'exit' },
+    ],
+  });
+
+  const consumer = async () => {
+    const id = unique('shopper');
+    const phone = `+1646${Math.floor(1e6 + Math.random() * 8e6)}`;
+    const res = await api('PUT', `/v1/consumers/${id}`, { email: `${id}@example.com`, phone });
+    assert.equal(res.status, 201);
+    return { id, email: `${id}@example.com`, phone };
+  };
+  const cartAbandoned = (consumerId: string) => ({
+    id: unique('evt'),
+    type: 'cart.abandoned',
+    consumerId,
+    occurredAt: new Date().toISOString(),
+    data: { cartId: unique('K') },
+  });
+
+  it('rejects an invalid definition with every problem and its path', async () => {
+    const broken = cartJourney(unique('cart'), 'x');
+    broken.steps[1] = { ...broken.steps[1]!, next: 'nowhere' } as JourneyDefinition['steps'][number];
+    const res = await api('POST', '/v1/journeys', broken);
+    assert.equal(res.status, 400);
+    assert.ok(res.body.error.fields.some((f: { path: string }) => f.path === 'steps.1.next'));
+  });
+
+  it('publishes, runs, and keeps each run on the version it started with', async () => {
+    const { smtp, twilio } = await sinks();
+    const id = unique('cart');
+    assert.equal((await api('POST', '/v1/journeys', cartJourney(id, 'v1 nudge'))).status, 201);
+    const v1 = await api('POST', `/v1/journeys/${id}/publish`);
+    assert.deepEqual([v1.status, v1.body.version], [201, 1]);
+
+    const early = await consumer();
+    const earlyEvent = cartAbandoned(early.id);
+    const started = await api('POST', '/v1/events', earlyEvent);
+    assert.equal(started.status, 202);
+    const mine = started.body.results.find((r: { journeyId: string }) => r.journeyId === id);
+    assert.deepEqual([mine.outcome, mine.version], ['started', 1]);
+    assert.match((await smtp.waitFor(early.email)).raw, new RegExp(`Cart ${earlyEvent.data.cartId} is waiting`));
+
+    // Version 2 changes the SMS while the version-1 run waits.
+    assert.equal((await api('PUT', `/v1/journeys/${id}`, cartJourney(id, 'v2 nudge'))).status, 200);
+    const v2 = await api('POST', `/v1/journeys/${id}/publish`);
+    assert.equal(v2.body.version, 2);
+    const late = await consumer();
+    const lateRun = (await api('POST', '/v1/events', cartAbandoned(late.id))).body.results.find(
+      (r: { journeyId: string }) => r.journeyId === id,
+    );
+    assert.deepEqual([lateRun.outcome, lateRun.version], ['started', 2]);
+
+    assert.match((await twilio.waitFor(early.phone)).body, /^v1 nudge/);
+    assert.match((await twilio.waitFor(late.phone)).body, /^v2 nudge/);
+
+    const described = await stack.client.workflow.getHandle(mine.workflowId).describe();
+    assert.equal(described.typedSearchAttributes.get(searchAttributes.journeyVersion), 1);
+
+    const journey = await api('GET', `/v1/journeys/${id}`);
+    assert.deepEqual(
+      journey.body.versions.map((v: { version: number }) => v.version),
+      [2, 1],
+    );
+  });
+
+  it('ends the wait on the awaited event, so no reminder goes out', async () => {
+    const { smtp, twilio } = await sinks();
+    const id = unique('cart');
+    await api('POST', '/v1/journeys', cartJourney(id, 'nudge'));
+    await api('POST', `/v1/journeys/${id}/publish`);
+    const shopper = await consumer();
+    const trigger = cartAbandoned(shopper.id);
+    const first = (await api('POST', '/v1/events', trigger)).body.results.find(
+      (r: { journeyId: string }) => r.journeyId === id,
+    );
+    await smtp.waitFor(shopper.email);
+    // The same trigger again (a client retry) reaches the open run, which has seen its id: no second entry.
+    const again = await api('POST', '/v1/events', trigger);
+    assert.equal(again.body.results.find((r: { journeyId: string }) => r.journeyId === id).outcome, 'signalled');
+    const checkout = await api('POST', '/v1/events', {
+      id: unique('evt'),
+      type: 'checkout.completed',
+      consumerId: shopper.id,
+      occurredAt: new Date().toISOString(),
+    });
+    assert.equal(checkout.body.results.find((r: { journeyId: string }) => r.journeyId === id).outcome, 'signalled');
+    const final = await stack.client.workflow.getHandle(first.workflowId, first.runId).result();
+    assert.deepEqual(
+      final.steps.map((s: { id: string }) => s.id),
+      ['first', 'wait-checkout', 'done', 'end'],
+    );
+    assert.deepEqual(
+      final.events.map((e: { duplicate?: boolean }) => e.duplicate ?? false),
+      [false, true, false],
+    );
+    assert.equal(twilio.messages.filter((m) => m.to === shopper.phone).length, 0);
+  });
+
+  it('takes no new entries while paused, and again once resumed', async () => {
+    const id = unique('cart');
+    await api('POST', '/v1/journeys', cartJourney(id, 'nudge'));
+    await api('POST', `/v1/journeys/${id}/publish`);
+    assert.equal((await api('POST', `/v1/journeys/${id}/pause`)).body.status, 'paused');
+    const shopper = await consumer();
+    const paused = await api('POST', '/v1/events', cartAbandoned(shopper.id));
+    assert.deepEqual(
+      paused.body.results
+        .filter((r: { journeyId: string }) => r.journeyId === id)
+        .map((r: { outcome: string; reason: string }) => [r.outcome, r.reason]),
+      [['ignored', 'journey is paused']],
+    );
+    assert.equal((await api('POST', `/v1/journeys/${id}/resume`)).body.status, 'active');
+    const resumed = await api('POST', '/v1/events', cartAbandoned(shopper.id));
+    assert.equal(resumed.body.results.find((r: { journeyId: string }) => r.journeyId === id).outcome, 'started');
+  });
+});
