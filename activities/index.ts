@@ -12,6 +12,7 @@ import type { Channels } from './channels';
 import { PermanentSendError } from './channels/provider';
 import { renderLiquid, type RenderedMessage, renderTemplate } from './templates';
 import { callWebhook, type WebhookRequest, type WebhookResult } from './webhooks';
+import { nextWakeUp, type WaitUntilRequest, type WaitUntilResult } from './schedule';
 import type { MessageTemplate } from '../workflows/journey-definition';
 import type { RunData } from '../workflows/journey-workflow';
 
@@ -109,6 +110,9 @@ export function createActivities({ db, channels, log }: ActivityDeps) {
         throw ApplicationFailure.nonRetryable(`Consumer ${consumerId} not found`, FailureType.consumerNotFound);
       return attributes;
     },
+
+    /** When a wait-until step wakes: local time of day, weekdays, time zone and DST rules applied. */
+    computeWaitUntil: (request: WaitUntilRequest): Promise<WaitUntilResult> => Promise.resolve(nextWakeUp(request)),
 
     /** Calls a journey's webhook; a 4xx answer is final, 5xx and network errors are retried. */
     callWebhook: (request: WebhookRequest): Promise<WebhookResult> => callWebhook(request),

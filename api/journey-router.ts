@@ -55,7 +55,8 @@ export function runWorkflowId(definition: JourneyDefinition, event: JourneyEvent
   const base = `journey:${definition.id}:${event.consumerId}`;
   if (definition.reentry.policy !== 'always') return base;
   const key = readPath(event, definition.reentry.key);
-  return key === undefined || key === null ? undefined : `${base}:${String(key as string | number)}`;
+  if (typeof key === 'string' || typeof key === 'number' || typeof key === 'boolean') return `${base}:${String(key)}`;
+  return key === undefined || key === null ? undefined : `${base}:${JSON.stringify(key)}`;
 }
 
 /** The event router. */

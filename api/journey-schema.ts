@@ -86,8 +86,14 @@ export const messageTemplateSchema = z
   .strict()
   .meta({ id: 'MessageTemplate', description: 'A Liquid template for one channel.' });
 
-const stepBase = { id: identifier, name: z.string().min(1).max(200).optional() };
-const next = identifier;
+/** Step ids appear inside condition paths (`events.<step id>.data.total`), so they hold no dots. */
+export const stepId = z
+  .string()
+  .max(128)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'use letters, digits, _ and - (no dots: step ids appear in paths)');
+
+const stepBase = { id: stepId, name: z.string().min(1).max(200).optional() };
+const next = stepId;
 
 const sendStep = z
   .object({

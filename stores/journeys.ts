@@ -38,21 +38,21 @@ const toRecord = (row: JourneyRow): JourneyRecord => ({
 
 /** Creates a draft; false when the id is taken. */
 export async function createJourney(db: Db, definition: JourneyDefinition): Promise<JourneyRecord | undefined> {
-  const rows: JourneyRow[] = await db('journeys')
+  const rows = (await db('journeys')
     .insert({ id: definition.id, name: definition.name, draft: JSON.stringify(definition) })
     .onConflict('id')
     .ignore()
-    .returning('*');
+    .returning('*')) as JourneyRow[];
   return rows[0] && toRecord(rows[0]);
 }
 
 /** Replaces the draft of an existing, not archived journey. */
 export async function updateDraft(db: Db, definition: JourneyDefinition): Promise<JourneyRecord | undefined> {
-  const rows: JourneyRow[] = await db('journeys')
+  const rows = (await db('journeys')
     .where({ id: definition.id })
     .whereNot({ status: 'archived' })
     .update({ name: definition.name, draft: JSON.stringify(definition), updated_at: db.fn.now() })
-    .returning('*');
+    .returning('*')) as JourneyRow[];
   return rows[0] && toRecord(rows[0]);
 }
 
@@ -86,7 +86,7 @@ export async function publishDraft(db: Db, id: string): Promise<JourneyVersion |
 export async function setJourneyStatus(db: Db, id: string, status: JourneyStatus): Promise<JourneyRecord | undefined> {
   const query = db('journeys').where({ id }).update({ status, updated_at: db.fn.now() }).returning('*');
   if (status !== 'archived') void query.whereNotNull('latest_version').whereNot({ status: 'archived' });
-  const rows: JourneyRow[] = await query;
+  const rows = (await query) as JourneyRow[];
   return rows[0] && toRecord(rows[0]);
 }
 
@@ -108,24 +108,25 @@ export async function listVersions(db: Db, id: string): Promise<(JourneyVersion 
 
 /** The latest version of every active or paused journey: what the event router needs. */
 export async function listRoutableVersions(db: Db): Promise<(JourneyVersion & { status: JourneyStatus })[]> {
-  const rows = (await db('journeys as j')
+  const rows = await db('journeys as j')
     .join('journey_versions as v', function () {
       this.on('v.journey_id', 'j.id').andOn('v.version', 'j.latest_version');
     })
     .whereIn('j.status', ['active', 'paused'])
-    .select('j.id', 'j.status', 'v.version', 'v.definition')) as {
-    id: string;
-    status: JourneyStatus;
-    version: number;
-    definition: JourneyDefinition;
-  }[];
+    .select<{ id: string; status: JourneyStatus; version: number; definition: JourneyDefinition }[]>(
+      'j.id',
+      'j.status',
+      'v.version',
+      'v.definition',
+    );
   return rows.map((r) => ({ journeyId: r.id, version: r.version, definition: r.definition, status: r.status }));
 }
 
 /** Every published definition of a journey, oldest first. */
 export async function listAllVersionsOf(db: Db, id: string): Promise<JourneyDefinition[]> {
-  const rows = (await db('journey_versions').where({ journey_id: id }).orderBy('version').select('definition')) as {
-    definition: JourneyDefinition;
-  }[];
+  const rows = await db('journey_versions')
+    .where({ journey_id: id })
+    .orderBy('version')
+    .select<{ definition: JourneyDefinition }[]>('definition');
   return rows.map((r) => r.definition);
 }

@@ -2,7 +2,7 @@
  * Every activity proxy the workflows use, with its timeouts and retry policy, in one screen.
  */
 import type { ActivityOptions } from '@temporalio/workflow';
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { FailureType } from './definitions';
 
@@ -62,3 +62,9 @@ export const profiles = proxyActivities<Activities>(lookupProfile);
 export const webhooks = proxyActivities<Activities>(webhookProfile);
 export const sends = proxyActivities<Activities>(sendProfile);
 export const records = proxyActivities<Activities>(recordProfile);
+
+/** Pure computations whose answers must be recorded in history (time-zone rules change with tzdata). */
+export const computations = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '5 seconds',
+  retry: { maximumAttempts: 3 },
+});

@@ -15,8 +15,8 @@ import {
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import type { ConsumerProfile, WebhookResult } from '../activities';
-import { profiles, records, sendProfile, sends, webhooks as webhookCalls } from './activity-profiles';
-import { evaluate } from './conditions';
+import { computations, profiles, records, sendProfile, sends, webhooks as webhookCalls } from './activity-profiles';
+import { evaluate, readPath } from './conditions';
 import {
   eventSignal,
   type JourneyEvent,
@@ -179,16 +179,16 @@ export async function journeyWorkflow(input: JourneyRunInput): Promise<JourneySt
   /** Waits up to `duration` (or forever) unless the run ends first; true when `until` became true. */
   const waitFor = async (
     step: Step,
-    duration: string,
+    duration: Duration,
     summary: string,
     until: () => boolean = () => false,
   ): Promise<boolean> => {
     state.pendingWait = {
       step: step.id,
-      until: new Date(Date.now() + msToNumber(duration as Duration)).toISOString(),
+      until: new Date(Date.now() + msToNumber(duration)).toISOString(),
       for: summary,
     };
-    const hit = await condition(() => ended() || until(), duration as Duration, { summary });
+    const hit = await condition(() => ended() || until(), duration, { summary });
     state.pendingWait = undefined;
     return hit && !ended();
   };
@@ -240,10 +240,25 @@ export async function journeyWorkflow(input: JourneyRunInput): Promise<JourneySt
         await waitFor(step, step.duration, `${label}: wait ${step.duration}`);
         leave(`waited ${step.duration}`);
         return step.next;
-      case 'wait-until':
-        // Computed by the interpreter's next revision (time zones); until then the step passes straight on.
-        leave('not yet supported: passed through');
+      case 'wait-until': {
+        const timeZone = data.consumer.attributes.timeZone;
+        const { until, note } = await computations.computeWaitUntil.executeWithOptions(
+          { summary: `${label}: compute wake-up` },
+          [
+            {
+              now: new Date().toISOString(),
+              timeZone: typeof timeZone === 'string' ? timeZone : undefined,
+              timeOfDay: step.timeOfDay,
+              weekdays: step.weekdays,
+              at: step.at ? { value: readPath(data, step.at.path), offset: step.at.offset } : undefined,
+            },
+          ],
+        );
+        const waitMs = Date.parse(until) - Date.now();
+        if (waitMs > 0) await waitFor(step, waitMs, `${label}: wait until ${until}`);
+        leave(note ?? `until ${until}`);
         return step.next;
+      }
       case 'wait-for-event': {
         const found = () => inbox.findIndex((event) => matches(step.match, event));
         const hit = await waitFor(

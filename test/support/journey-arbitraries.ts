@@ -134,7 +134,7 @@ const eventMatch = (events: string[]) =>
     );
 
 const rawJourney = fc.record({
-  idPrefix: fc.constantFrom('s', 'step-', 'n:', 'id_'),
+  idPrefix: fc.constantFrom('s', 'step-', 'n_', 'id_'),
   steps: fc.array(rawStep, { minLength: 1, maxLength: 10 }),
   trigger: fc.constantFrom('bill.issued', 'cart.abandoned'),
   filter: fc.option(rawCondition, { nil: undefined }),

@@ -420,6 +420,32 @@ describe('journeyWorkflow (the interpreter)', function () {
     );
   });
 
+  it('wakes a wait-until step at the next 09:00 on a weekday in the consumer time zone', async () => {
+    const consumer = await newConsumer({ firstName: 'Ana', timeZone: 'America/New_York' });
+    const definition = journey([
+      { id: 'morning', type: 'wait-until', timeOfDay: '09:00', weekdays: [1, 2, 3, 4, 5], next: 'done' },
+      exit,
+    ]);
+    const result = await withWorker(async () => {
+      const handle = await start(definition, consumer.id);
+      const final = await handle.result();
+      await recordFixture(handle, 'journey-v1-wait-until');
+      return final;
+    });
+    const step = result.steps.find((s) => s.id === 'morning')!;
+    const woke = new Date(step.endedAt!);
+    const local = new Intl.DateTimeFormat('en-US', {
+      timeZone: 'America/New_York',
+      hourCycle: 'h23',
+      hour: '2-digit',
+      minute: '2-digit',
+      weekday: 'short',
+    }).format(woke);
+    assert.match(local, /^(Mon|Tue|Wed|Thu|Fri) 09:00$/);
+    assert.ok(woke.getTime() - Date.parse(step.startedAt) <= 4 * 86_400_000);
+    assert.match(step.outcome ?? '', /^until /);
+  });
+
   it('skips a send, recorded, when the consumer has none of its channels', async () => {
     const id = unique('c');
     await upsertConsumer(db, id, { email: `${id}@example.com` });
