@@ -6,12 +6,13 @@ import type { Logger } from '../runtime/logger';
 import { getConsumer, upsertConsumer } from '../stores/consumers';
 import { listMessages } from '../stores/messages';
 import { listOutbox } from '../stores/outbox';
-import { stateQuery } from '../workflows/definitions';
+import { searchAttributes, stateQuery } from '../workflows/definitions';
 import { requireApiKey } from './auth';
 import { errorHandler, HttpError, NotFoundError, parseInput, UnavailableError } from './errors';
 import { routeEvent, type RoutingOptions } from './event-routing';
 import type { JourneyRouter } from './journey-router';
 import { journeysRoutes } from './journeys-routes';
+import { docsRoutes } from './openapi';
 import { consumerBody, eventBatch, eventBody, type EventBody, identifier, listQuery } from './schemas';
 
 /** What the API needs. */
@@ -55,6 +56,8 @@ export function createApp({
     const [database, temporal] = checks.map((check) => (check.status === 'fulfilled' ? 'ok' : 'unavailable'));
     res.status(database === 'ok' && temporal === 'ok' ? 200 : 503).json({ database, temporal });
   });
+
+  app.use(docsRoutes());
 
   const v1 = express.Router();
   v1.use(requireApiKey(apiKeys));
@@ -132,6 +135,39 @@ export function createApp({
       if (err instanceof WorkflowNotFoundError) throw new NotFoundError(`Run ${workflowId} not found`);
       throw err;
     }
+  });
+
+  v1.get('/consumers/:id/runs', async (req, res) => {
+    const id = parseInput(identifier, req.params.id, 'id');
+    const runs = [];
+    for await (const run of client.workflow.list({ query: `ConsumerId = "${id}"`, pageSize: 100 })) {
+      runs.push({
+        workflowId: run.workflowId,
+        runId: run.runId,
+        type: run.type,
+        status: run.status.name,
+        journeyId: run.typedSearchAttributes.get(searchAttributes.journeyId) ?? null,
+        journeyVersion: run.typedSearchAttributes.get(searchAttributes.journeyVersion) ?? null,
+        step: run.typedSearchAttributes.get(searchAttributes.journeyStep) ?? null,
+        journeyStatus: run.typedSearchAttributes.get(searchAttributes.journeyStatus) ?? null,
+        startTime: run.startTime,
+        closeTime: run.closeTime ?? null,
+      });
+      if (runs.length >= 100) break;
+    }
+    res.json({ runs });
+  });
+
+  v1.post('/runs/:workflowId/cancel', async (req, res) => {
+    const workflowId = req.params.workflowId ?? '';
+    try {
+      await client.workflow.getHandle(workflowId).cancel();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new NotFoundError(`No open run ${workflowId}`);
+      throw err;
+    }
+    log.info({ workflowId }, 'run cancellation requested');
+    res.status(202).json({ workflowId, cancelRequested: true });
   });
 
   v1.get('/messages', async (req, res) => {

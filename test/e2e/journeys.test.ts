@@ -137,6 +137,14 @@ describe('journeys as data, end to end over the real stack', function () {
     const described = await stack.client.workflow.getHandle(mine.workflowId).describe();
     assert.equal(described.typedSearchAttributes.get(searchAttributes.journeyVersion), 1);
 
+    const runs = await api('GET', `/v1/consumers/${early.id}/runs`);
+    assert.ok(
+      runs.body.runs.some(
+        (r: { workflowId: string; journeyVersion: number }) =>
+          r.workflowId === mine.workflowId && r.journeyVersion === 1,
+      ),
+    );
+
     const journey = await api('GET', `/v1/journeys/${id}`);
     assert.deepEqual(
       journey.body.versions.map((v: { version: number }) => v.version),
@@ -175,6 +183,29 @@ describe('journeys as data, end to end over the real stack', function () {
       [false, true, false],
     );
     assert.equal(twilio.messages.filter((m) => m.to === shopper.phone).length, 0);
+  });
+
+  it('cancels a run through the API', async () => {
+    const id = unique('cart');
+    const slow = cartJourney(id, 'nudge');
+    slow.steps[1] = { ...slow.steps[1]!, timeout: '1 day' } as JourneyDefinition['steps'][number];
+    await api('POST', '/v1/journeys', slow);
+    await api('POST', `/v1/journeys/${id}/publish`);
+    const shopper = await consumer();
+    const run = (await api('POST', '/v1/events', cartAbandoned(shopper.id))).body.results.find(
+      (r: { journeyId: string }) => r.journeyId === id,
+    );
+    const cancelled = await api('POST', `/v1/runs/${run.workflowId}/cancel`);
+    assert.equal(cancelled.status, 202);
+    const description = await stack.client.workflow
+      .getHandle(run.workflowId)
+      .result()
+      .then(
+        () => 'completed',
+        (err: Error) => err.name,
+      );
+    assert.equal(description, 'WorkflowFailedError');
+    assert.equal((await stack.client.workflow.getHandle(run.workflowId).describe()).status.name, 'CANCELLED');
   });
 
   it('takes no new entries while paused, and again once resumed', async () => {

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import express from 'express';
+import request from 'supertest';
+import { openApiDocument, docsRoutes } from '../../api/openapi';
+import { journeyDefinitionSchema } from '../../api/journey-schema';
+
+/** Every `$ref` in `value`. */
+function refs(value: unknown, found: string[] = []): string[] {
+  if (Array.isArray(value)) value.forEach((v) => refs(v, found));
+  else if (value && typeof value === 'object') {
+    for (const [key, inner] of Object.entries(value)) {
+      if (key === '$ref' && typeof inner === 'string') found.push(inner);
+      else refs(inner, found);
+    }
+  }
+  return found;
+}
+
+describe('OpenAPI document and /docs', () => {
+  const doc = openApiDocument() as {
+    openapi: string;
+    paths: Record<string, unknown>;
+    components: { schemas: Record<string, any> };
+  };
+
+  it('is OpenAPI 3.1 with every route of the API', () => {
+    assert.equal(doc.openapi, '3.1.0');
+    for (const route of [
+      '/v1/events',
+      '/v1/consumers/{id}',
+      '/v1/consumers/{id}/runs',
+      '/v1/runs/{workflowId}',
+      '/v1/runs/{workflowId}/cancel',
+      '/v1/journeys',
+      '/v1/journeys/{id}/publish',
+      '/v1/journeys/{id}/pause',
+    ]) {
+      assert.ok(doc.paths[route], `missing ${route}`);
+    }
+  });
+
+  it('resolves every $ref inside the document', () => {
+    const missing = refs(doc).filter((ref) => !doc.components.schemas[ref.replace('#/components/schemas/', '')]);
+    assert.deepEqual(missing, []);
+  });
+
+  it('publishes the journey format generated from the validating zod schema', () => {
+    const journey = doc.components.schemas.JourneyDefinition;
+    assert.deepEqual([...journey.required].sort(), [
+      'exits',
+      'goals',
+      'id',
+      'name',
+      'reentry',
+      'start',
+      'steps',
+      'topic',
+      'trigger',
+    ]);
+    assert.ok(journeyDefinitionSchema.safeParse({}).success === false);
+    assert.equal(doc.components.schemas.Event.additionalProperties, false);
+  });
+
+  it('serves /openapi.json and Swagger UI from local assets', async () => {
+    const app = express().use(docsRoutes());
+    const json = await request(app).get('/openapi.json');
+    assert.equal(json.status, 200);
+    assert.equal(json.body.info.title, 'journey-executor');
+    const page = await request(app).get('/docs/');
+    assert.equal(page.status, 200);
+    assert.match(page.text, /swagger-ui-bundle\.js/);
+    const bundle = await request(app).get('/docs/swagger-ui-bundle.js');
+    assert.equal(bundle.status, 200);
+    assert.ok(bundle.text.length > 100_000);
+  });
+});
