@@ -2,7 +2,7 @@
  * The built-in bill-reminder journey: on `bill.issued`, email the consumer; wait; if no
  * `payment.received` arrived, send an SMS; end. `payment.received` ends the run at any point.
  */
-import { condition, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { condition, isCancellation, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import type { SendResult } from '../activities';
@@ -98,6 +98,7 @@ export async function billReminderWorkflow(input: BillReminderInput): Promise<Jo
   try {
     profile = await profiles.lookupConsumer.executeWithOptions({ summary: 'look up consumer' }, [input.consumerId]);
   } catch (err) {
+    if (isCancellation(err)) throw err; // a cancelled run ends as cancelled, not as a failed step
     state.failure = describeFailure('lookup-consumer', err);
     return finish('failed', state.failure.type);
   }
@@ -128,6 +129,7 @@ export async function billReminderWorkflow(input: BillReminderInput): Promise<Jo
         at: result.at,
       };
     } catch (err) {
+      if (isCancellation(err)) throw err; // a cancelled run ends as cancelled, not as a failed step
       const failure = describeFailure(step, err);
       message = { key, step, channel, status: 'failed', errorType: failure.type, at: new Date().toISOString() };
       // The send activity records what it saw; this records the outcome the workflow saw (e.g. retries exhausted).

@@ -5,6 +5,7 @@
  */
 import {
   condition,
+  isCancellation,
   continueAsNew,
   defineSignal,
   setHandler,
@@ -172,9 +173,15 @@ export async function journeyWorkflow(input: JourneyRunInput): Promise<JourneySt
     0,
     Date.parse(startedAt) + msToNumber((definition.maxLifetime ?? DEFAULT_LIFETIME) as Duration) - Date.now(),
   );
-  void sleep(lifetimeLeft, { summary: 'maximum lifetime' }).then(() => {
-    ending ??= { status: 'completed', outcome: 'maximum lifetime reached' };
-  });
+  // In the background; a cancelled run cancels this timer too, which is not an error.
+  void sleep(lifetimeLeft, { summary: 'maximum lifetime' }).then(
+    () => {
+      ending ??= { status: 'completed', outcome: 'maximum lifetime reached' };
+    },
+    (err: unknown) => {
+      if (!isCancellation(err)) throw err;
+    },
+  );
 
   /** Waits up to `duration` (or forever) unless the run ends first; true when `until` became true. */
   const waitFor = async (
@@ -222,6 +229,7 @@ export async function journeyWorkflow(input: JourneyRunInput): Promise<JourneySt
       data.consumer = { id: input.consumerId, attributes: profile.attributes, channels: profile.channels };
       return profile;
     } catch (err) {
+      if (isCancellation(err)) throw err; // a cancelled run ends as cancelled, not as a failed step
       state.failure = describeFailure('lookup-consumer', err);
       return undefined;
     }
@@ -312,6 +320,7 @@ export async function journeyWorkflow(input: JourneyRunInput): Promise<JourneySt
           data.webhooks[step.id] = result;
           leave(`HTTP ${result.status}`);
         } catch (err) {
+          if (isCancellation(err)) throw err; // a cancelled run ends as cancelled, not as a failed step
           const failure = describeFailure(step.id, err);
           data.webhooks[step.id] = { status: 0, body: null, error: failure.type };
           leave(`failed: ${failure.type}`);
@@ -363,6 +372,7 @@ export async function journeyWorkflow(input: JourneyRunInput): Promise<JourneySt
         at: result.at,
       };
     } catch (err) {
+      if (isCancellation(err)) throw err; // a cancelled run ends as cancelled, not as a failed step
       const failure = describeFailure(step.id, err);
       message = {
         key,

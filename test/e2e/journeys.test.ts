@@ -208,6 +208,70 @@ describe('journeys as data, end to end over the real stack', function () {
     assert.equal((await stack.client.workflow.getHandle(run.workflowId).describe()).status.name, 'CANCELLED');
   });
 
+  describe('re-entry policies', () => {
+    const quick = (id: string, reentry: JourneyDefinition['reentry'], wait = '1 hour'): JourneyDefinition => ({
+      ...cartJourney(id, 'nudge'),
+      reentry,
+      start: 'hold',
+      steps: [
+        {
+          id: 'hold',
+          type: 'wait-for-event',
+          match: { event: 'checkout.completed' },
+          timeout: wait,
+          next: 'done',
+          onTimeout: 'done',
+        },
+        { id: 'done', type: 'exit' },
+      ],
+    });
+    const publish = async (definition: JourneyDefinition) => {
+      assert.equal((await api('POST', '/v1/journeys', definition)).status, 201);
+      assert.equal((await api('POST', `/v1/journeys/${definition.id}/publish`)).status, 201);
+    };
+    const outcome = (res: { body: any }, id: string) =>
+      res.body.results.find((r: { journeyId: string }) => r.journeyId === id);
+
+    it('never: a consumer enters once, even after the run ended', async () => {
+      const id = unique('once');
+      await publish(quick(id, { policy: 'never' }, '1 second'));
+      const shopper = await consumer();
+      const first = outcome(await api('POST', '/v1/events', cartAbandoned(shopper.id)), id);
+      assert.equal(first.outcome, 'started');
+      await stack.client.workflow.getHandle(first.workflowId).result();
+      const second = outcome(await api('POST', '/v1/events', cartAbandoned(shopper.id)), id);
+      assert.deepEqual([second.outcome, second.reason], ['ignored', 'already entered (re-entry: never)']);
+    });
+
+    it('after-exit: a new trigger reaches the open run, and starts a new one once it ended', async () => {
+      const id = unique('again');
+      await publish(quick(id, { policy: 'after-exit' }, '1 second'));
+      const shopper = await consumer();
+      const first = outcome(await api('POST', '/v1/events', cartAbandoned(shopper.id)), id);
+      assert.equal(outcome(await api('POST', '/v1/events', cartAbandoned(shopper.id)), id).outcome, 'signalled');
+      await stack.client.workflow.getHandle(first.workflowId, first.runId).result();
+      const third = outcome(await api('POST', '/v1/events', cartAbandoned(shopper.id)), id);
+      assert.equal(third.outcome, 'started');
+      assert.notEqual(third.runId, first.runId);
+    });
+
+    it('always: concurrent runs keyed by an event field', async () => {
+      const id = unique('each');
+      await publish(quick(id, { policy: 'always', key: 'data.cartId' }));
+      const shopper = await consumer();
+      const a = cartAbandoned(shopper.id);
+      const b = cartAbandoned(shopper.id);
+      const runA = outcome(await api('POST', '/v1/events', a), id);
+      const runB = outcome(await api('POST', '/v1/events', b), id);
+      assert.deepEqual([runA.outcome, runB.outcome], ['started', 'started']);
+      assert.notEqual(runA.workflowId, runB.workflowId);
+      assert.equal(runA.workflowId, `journey:${id}:${shopper.id}:${a.data.cartId}`);
+      const sameCart = outcome(await api('POST', '/v1/events', { ...cartAbandoned(shopper.id), data: a.data }), id);
+      assert.deepEqual([sameCart.outcome, sameCart.workflowId], ['signalled', runA.workflowId]);
+      await Promise.all([runA, runB].map((r) => stack.client.workflow.getHandle(r.workflowId).cancel()));
+    });
+  });
+
   it('takes no new entries while paused, and again once resumed', async () => {
     const id = unique('cart');
     await api('POST', '/v1/journeys', cartJourney(id, 'nudge'));
