@@ -272,6 +272,36 @@ describe('journeys as data, end to end over the real stack', function () {
     });
   });
 
+  it('holds running journeys before their next send while paused, and sends once resumed', async () => {
+    const { twilio } = await sinks();
+    const id = unique('hold');
+    const definition: JourneyDefinition = {
+      ...cartJourney(id, 'held'),
+      start: 'breath',
+      steps: [
+        { id: 'breath', type: 'wait', duration: '2 seconds', next: 'nudge' },
+        {
+          id: 'nudge',
+          type: 'send',
+          channels: ['sms'],
+          templates: { sms: { text: 'held {{ trigger.data.cartId }}' } },
+          next: 'done',
+        },
+        { id: 'done', type: 'exit' },
+      ],
+    };
+    await api('POST', '/v1/journeys', definition);
+    await api('POST', `/v1/journeys/${id}/publish`);
+    const shopper = await consumer();
+    await api('POST', '/v1/events', cartAbandoned(shopper.id));
+    const paused = await api('POST', `/v1/journeys/${id}/pause`);
+    assert.equal(paused.body.runsSignalled, 1);
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    assert.equal(twilio.messages.filter((m) => m.to === shopper.phone).length, 0, 'held while paused');
+    await api('POST', `/v1/journeys/${id}/resume`);
+    assert.match((await twilio.waitFor(shopper.phone)).body, /^held /);
+  });
+
   it('takes no new entries while paused, and again once resumed', async () => {
     const id = unique('cart');
     await api('POST', '/v1/journeys', cartJourney(id, 'nudge'));
