@@ -10,7 +10,8 @@ import { searchAttributes, stateQuery } from '../workflows/definitions';
 import { requireApiKey } from './auth';
 import { errorHandler, HttpError, NotFoundError, parseInput, UnavailableError } from './errors';
 import { routeEvent, type RoutingOptions } from './event-routing';
-import type { JourneyRouter } from './journey-router';
+import { JourneyRouter } from './journey-router';
+import type { Config } from '../runtime/config';
 import { journeysRoutes } from './journeys-routes';
 import { docsRoutes } from './openapi';
 import { consumerBody, eventBatch, eventBody, type EventBody, identifier, listQuery } from './schemas';
@@ -199,4 +200,23 @@ async function withTemporal<T>(call: () => Promise<T>): Promise<T> {
     }
     throw err;
   }
+}
+
+/** The API as both entry points run it: the journey router started, the app built from the config. */
+export async function createConfiguredApp(
+  config: Config,
+  { client, db, log }: { client: Client; db: Db; log: Logger },
+): Promise<{ app: Express; router: JourneyRouter }> {
+  const router = new JourneyRouter(db, client, { taskQueue: config.temporal.taskQueue, log });
+  await router.start();
+  const app = createApp({
+    router,
+    client,
+    db,
+    log,
+    apiKeys: config.api.keys,
+    bodyLimit: config.api.bodyLimit,
+    routing: { taskQueue: config.temporal.taskQueue, billReminderDelay: config.journeys.billReminderDelay },
+  });
+  return { app, router };
 }

@@ -3,8 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../runtime/config';
 import { createDb } from '../runtime/db';
 import { createLogger } from '../runtime/logger';
-import { createApp } from './app';
-import { JourneyRouter } from './journey-router';
+import { createConfiguredApp } from './app';
 import { listen } from './server';
 
 async function main(): Promise<void> {
@@ -15,17 +14,7 @@ async function main(): Promise<void> {
   const db = createDb(config.database.url);
   const connection = await Connection.connect({ address: config.temporal.address ?? 'localhost:7233' });
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const router = new JourneyRouter(db, client, { taskQueue: config.temporal.taskQueue, log });
-  await router.start();
-  const app = createApp({
-    router,
-    client,
-    db,
-    log,
-    apiKeys: config.api.keys,
-    bodyLimit: config.api.bodyLimit,
-    routing: { taskQueue: config.temporal.taskQueue, billReminderDelay: config.journeys.billReminderDelay },
-  });
+  const { app, router } = await createConfiguredApp(config, { client, db, log });
   const server = await listen(app, config.api.port);
   log.info({ port: config.api.port }, 'api listening');
   await new Promise<void>((resolve) => {

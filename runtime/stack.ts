@@ -8,8 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { closeChannels, createChannels } from '../activities/channels';
-import { createApp } from '../api/app';
-import { JourneyRouter } from '../api/journey-router';
+import { createConfiguredApp } from '../api/app';
 import { listen } from '../api/server';
 import { createJourneyWorker } from '../workers/worker';
 import type { Config } from './config';
@@ -114,18 +113,8 @@ export async function startStack(config: Config, log: Logger, options: StackOpti
     const connection = await Connection.connect({ address: temporalAddress });
     stops.push(() => connection.close());
     const client = new Client({ connection, namespace: config.temporal.namespace });
-    const router = new JourneyRouter(db, client, { taskQueue: config.temporal.taskQueue, log });
-    await router.start();
+    const { app, router } = await createConfiguredApp(config, { client, db, log });
     stops.push(() => Promise.resolve(router.stop()));
-    const app = createApp({
-      router,
-      client,
-      db,
-      log,
-      apiKeys: config.api.keys,
-      bodyLimit: config.api.bodyLimit,
-      routing: { taskQueue: config.temporal.taskQueue, billReminderDelay: config.journeys.billReminderDelay },
-    });
     const server = await listen(app, config.api.port, options.apiHost);
     stops.push(() => server.close());
     const apiUrl = `http://127.0.0.1:${server.port}`;

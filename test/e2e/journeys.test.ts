@@ -279,7 +279,7 @@ describe('journeys as data, end to end over the real stack', function () {
       ...cartJourney(id, 'held'),
       start: 'breath',
       steps: [
-        { id: 'breath', type: 'wait', duration: '2 seconds', next: 'nudge' },
+        { id: 'breath', type: 'wait', duration: '5 seconds', next: 'nudge' },
         {
           id: 'nudge',
           type: 'send',
@@ -294,9 +294,15 @@ describe('journeys as data, end to end over the real stack', function () {
     await api('POST', `/v1/journeys/${id}/publish`);
     const shopper = await consumer();
     await api('POST', '/v1/events', cartAbandoned(shopper.id));
-    const paused = await api('POST', `/v1/journeys/${id}/pause`);
-    assert.equal(paused.body.runsSignalled, 1);
-    await new Promise((resolve) => setTimeout(resolve, 4000));
+    const started = Date.now();
+    // Pausing finds running runs through visibility, which may lag a start by a moment: pause is idempotent.
+    let signalled = 0;
+    for (let i = 0; i < 20 && signalled === 0; i++) {
+      signalled = (await api('POST', `/v1/journeys/${id}/pause`)).body.runsSignalled;
+      if (signalled === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(signalled, 1);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + 7000 - Date.now())));
     assert.equal(twilio.messages.filter((m) => m.to === shopper.phone).length, 0, 'held while paused');
     await api('POST', `/v1/journeys/${id}/resume`);
     assert.match((await twilio.waitFor(shopper.phone)).body, /^held /);
