@@ -11,6 +11,7 @@ import {
 } from '@temporalio/client';
 import type { Db } from '../runtime/db';
 import type { Logger } from '../runtime/logger';
+import { findReceipts, recordReceipt } from '../stores/event-receipts';
 import { listAllVersionsOf, listRoutableVersions } from '../stores/journeys';
 import { evaluate, readPath } from '../workflows/conditions';
 import { eventSignal, type JourneyEvent, searchAttributes } from '../workflows/definitions';
@@ -22,10 +23,10 @@ export interface JourneyRouting {
   journeyId: string;
   workflowId?: string;
   /**
-   * `started` a new run; `signalled` an open run (which ignores an event id it has seen);
-   * `ignored` with a `reason` (no open run, filter not matched, paused, already entered).
+   * `started` a new run; `signalled` an open run; `duplicate`: this journey already took this event id
+   * (nothing done again); `ignored` with a `reason` (no open run, filter not matched, paused, already entered).
    */
-  outcome: 'started' | 'signalled' | 'ignored';
+  outcome: 'started' | 'signalled' | 'duplicate' | 'ignored';
   version?: number;
   runId?: string;
   reason?: string;
@@ -104,7 +105,31 @@ export class JourneyRouter {
   /** Delivers `event` to every journey it concerns; each answer only after Temporal durably has it. */
   async route(event: JourneyEvent): Promise<JourneyRouting[]> {
     const journeys = this.byType.get(event.type) ?? [];
-    return Promise.all(journeys.map((journey) => this.routeTo(journey, event)));
+    if (journeys.length === 0) return [];
+    const taken = await findReceipts(
+      this.db,
+      event.id,
+      journeys.map((j) => j.latest.journeyId),
+    );
+    return Promise.all(
+      journeys.map(async (journey): Promise<JourneyRouting> => {
+        const { journeyId } = journey.latest;
+        const workflowId = taken.get(journeyId);
+        if (workflowId) return { journeyId, workflowId, outcome: 'duplicate' };
+        const result = await this.routeTo(journey, event);
+        // Written only after Temporal accepted the delivery: if this write is lost, a retry is delivered
+        // again and the run itself ignores the id it has seen.
+        if (result.workflowId && (result.outcome === 'started' || result.outcome === 'signalled')) {
+          await recordReceipt(this.db, {
+            journeyId,
+            eventId: event.id,
+            workflowId: result.workflowId,
+            outcome: result.outcome,
+          });
+        }
+        return result;
+      }),
+    );
   }
 
   private async routeTo(journey: RoutableJourney, event: JourneyEvent): Promise<JourneyRouting> {

@@ -38,14 +38,23 @@ describe('journeys as data, end to end over the real stack', function () {
     await stack?.stop();
   });
 
+  const created: string[] = [];
   const api = async (method: string, route: string, body?: unknown): Promise<{ status: number; body: any }> => {
     const res = await fetch(`${stack.apiUrl}${route}`, {
       method,
       headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    return { status: res.status, body: await res.json() };
+    const answer = { status: res.status, body: await res.json() };
+    if (method === 'POST' && route === '/v1/journeys' && res.status === 201) created.push(answer.body.id);
+    return answer;
   };
+
+  // Every journey here starts on cart.abandoned: archive each test's journeys so later tests' shoppers
+  // enter only the journeys of their own test.
+  afterEach(async () => {
+    for (const id of created.splice(0)) await api('POST', `/v1/journeys/${id}/archive`);
+  });
 
   const cartJourney = (id: string, nudge: string): JourneyDefinition => ({
     id,
@@ -163,9 +172,14 @@ describe('journeys as data, end to end over the real stack', function () {
       (r: { journeyId: string }) => r.journeyId === id,
     );
     await smtp.waitFor(shopper.email);
-    // The same trigger again (a client retry) reaches the open run, which has seen its id: no second entry.
+    // The same trigger again (a client retry): the journey has taken this event id, nothing happens twice.
     const again = await api('POST', '/v1/events', trigger);
-    assert.equal(again.body.results.find((r: { journeyId: string }) => r.journeyId === id).outcome, 'signalled');
+    assert.deepEqual(
+      again.body.results
+        .filter((r: { journeyId: string }) => r.journeyId === id)
+        .map((r: { outcome: string; workflowId: string }) => [r.outcome, r.workflowId]),
+      [['duplicate', first.workflowId]],
+    );
     const checkout = await api('POST', '/v1/events', {
       id: unique('evt'),
       type: 'checkout.completed',
@@ -179,9 +193,12 @@ describe('journeys as data, end to end over the real stack', function () {
       ['first', 'wait-checkout', 'done', 'end'],
     );
     assert.deepEqual(
-      final.events.map((e: { duplicate?: boolean }) => e.duplicate ?? false),
-      [false, true, false],
+      final.events.map((e: { type: string }) => e.type),
+      ['cart.abandoned', 'checkout.completed'],
     );
+    // Even after the run ended (re-entry: after-exit), the retried trigger does not start a second run.
+    const late = await api('POST', '/v1/events', trigger);
+    assert.equal(late.body.results.find((r: { journeyId: string }) => r.journeyId === id).outcome, 'duplicate');
     assert.equal(twilio.messages.filter((m) => m.to === shopper.phone).length, 0);
   });
 
