@@ -45,7 +45,7 @@ describe('journeys as data, end to end over the real stack', function () {
       headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    const answer = { status: res.status, body: await res.json() };
+    const answer: { status: number; body: any } = { status: res.status, body: await res.json() };
     if (method === 'POST' && route === '/v1/journeys' && res.status === 201) created.push(answer.body.id);
     return answer;
   };
