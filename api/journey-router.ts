@@ -12,7 +12,7 @@ import {
 import type { Db } from '../runtime/db';
 import type { Logger } from '../runtime/logger';
 import { findReceipts, recordReceipt } from '../stores/event-receipts';
-import { listAllVersionsOf, listRoutableVersions } from '../stores/journeys';
+import { listRoutableJourneys } from '../stores/journeys';
 import { evaluate, readPath } from '../workflows/conditions';
 import { eventSignal, type JourneyEvent, searchAttributes } from '../workflows/definitions';
 import type { EventMatch, JourneyDefinition, JourneyVersion } from '../workflows/journey-definition';
@@ -86,14 +86,12 @@ export class JourneyRouter {
 
   /** Rebuilds the index from PostgreSQL. */
   async refresh(): Promise<void> {
-    const versions = await listRoutableVersions(this.db);
     const next = new Map<string, RoutableJourney[]>();
-    for (const { status, ...latest } of versions) {
-      const all = await listAllVersionsOf(this.db, latest.journeyId);
+    for (const { status, latest, definitions } of await listRoutableJourneys(this.db)) {
       const journey: RoutableJourney = {
         latest,
         paused: status === 'paused',
-        listensTo: new Set(all.flatMap((definition) => listenedTypes(definition))),
+        listensTo: new Set(definitions.flatMap((definition) => listenedTypes(definition))),
       };
       for (const type of new Set([latest.definition.trigger.event, ...journey.listensTo])) {
         next.set(type, [...(next.get(type) ?? []), journey]);

@@ -106,27 +106,32 @@ export async function listVersions(db: Db, id: string): Promise<(JourneyVersion 
   }));
 }
 
-/** The latest version of every active or paused journey: what the event router needs. */
-export async function listRoutableVersions(db: Db): Promise<(JourneyVersion & { status: JourneyStatus })[]> {
-  const rows = await db('journeys as j')
-    .join('journey_versions as v', function () {
-      this.on('v.journey_id', 'j.id').andOn('v.version', 'j.latest_version');
-    })
-    .whereIn('j.status', ['active', 'paused'])
-    .select<{ id: string; status: JourneyStatus; version: number; definition: JourneyDefinition }[]>(
-      'j.id',
-      'j.status',
-      'v.version',
-      'v.definition',
-    );
-  return rows.map((r) => ({ journeyId: r.id, version: r.version, definition: r.definition, status: r.status }));
+/** A journey that takes events: its status, latest version, and every published definition. */
+export interface RoutableJourneyRecord {
+  status: JourneyStatus;
+  latest: JourneyVersion;
+  definitions: JourneyDefinition[];
 }
 
-/** Every published definition of a journey, oldest first. */
-export async function listAllVersionsOf(db: Db, id: string): Promise<JourneyDefinition[]> {
-  const rows = await db('journey_versions')
-    .where({ journey_id: id })
-    .orderBy('version')
-    .select<{ definition: JourneyDefinition }[]>('definition');
-  return rows.map((r) => r.definition);
+/** Every active or paused journey with all its published versions, in one query: what the event router needs. */
+export async function listRoutableJourneys(db: Db): Promise<RoutableJourneyRecord[]> {
+  const rows = await db('journeys as j')
+    .join('journey_versions as v', 'v.journey_id', 'j.id')
+    .whereIn('j.status', ['active', 'paused'])
+    .orderBy([{ column: 'j.id' }, { column: 'v.version' }])
+    .select<
+      { id: string; status: JourneyStatus; latest_version: number; version: number; definition: JourneyDefinition }[]
+    >('j.id', 'j.status', 'j.latest_version', 'v.version', 'v.definition');
+  const journeys = new Map<
+    string,
+    { status: JourneyStatus; latest?: JourneyVersion; definitions: JourneyDefinition[] }
+  >();
+  for (const row of rows) {
+    const journey = journeys.get(row.id) ?? { status: row.status, definitions: [] };
+    journey.definitions.push(row.definition);
+    if (row.version === row.latest_version)
+      journey.latest = { journeyId: row.id, version: row.version, definition: row.definition };
+    journeys.set(row.id, journey);
+  }
+  return [...journeys.values()].flatMap(({ latest, ...rest }) => (latest ? [{ ...rest, latest }] : []));
 }

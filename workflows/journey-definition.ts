@@ -121,6 +121,23 @@ export type Step =
 
 export type StepType = Step['type'];
 
+/** Every step type, once: the interpreter runs them all, and tests check each is covered. */
+export const stepTypes = [
+  'send',
+  'wait',
+  'wait-until',
+  'wait-for-event',
+  'branch',
+  'random-split',
+  'update-profile',
+  'webhook',
+  'exit',
+] as const satisfies readonly StepType[];
+
+// Fails to compile when a step type is added to `Step` but not to `stepTypes`.
+const _allStepTypesListed: (typeof stepTypes)[number] = '' as StepType;
+void _allStepTypesListed;
+
 /** When a consumer may enter again. `always` allows concurrent runs keyed by an event field. */
 export type ReentryPolicy = { policy: 'never' } | { policy: 'after-exit' } | { policy: 'always'; key: string };
 

@@ -18,6 +18,7 @@ import type {
   ReentryPolicy,
   Step,
 } from '../../workflows/journey-definition';
+import { stepTypes } from '../../workflows/journey-definition';
 
 /** A condition whose comparison paths get their root once the steps are known. */
 type RawCondition =
@@ -84,17 +85,6 @@ const texts = [
   '{% for item in trigger.data.items %}{{ item.sku }} {% endfor %}',
 ];
 const subjects = ['Your bill {{ trigger.data.billId }}', 'You left something behind', 'Hello'];
-const stepTypes: readonly Step['type'][] = [
-  'send',
-  'wait',
-  'wait-until',
-  'wait-for-event',
-  'branch',
-  'random-split',
-  'update-profile',
-  'webhook',
-  'exit',
-];
 const goalEvents = ['payment.received', 'order.placed'];
 const exitEvents = ['bill.cancelled', 'consumer.unsubscribed'];
 

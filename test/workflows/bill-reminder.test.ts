@@ -1,29 +1,17 @@
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import pino from 'pino';
 import { type Activities, createActivities } from '../../activities';
 import type { Db } from '../../runtime/db';
 import { upsertConsumer } from '../../stores/consumers';
 import { listMessages } from '../../stores/messages';
-import {
-  eventSignal,
-  type JourneyEvent,
-  type JourneyState,
-  journeyWorkflowId,
-  stateQuery,
-} from '../../workflows/definitions';
+import { eventSignal, type JourneyEvent, journeyWorkflowId } from '../../workflows/definitions';
 import type { billReminderWorkflow } from '../../workflows';
 import { INVALID_NUMBER } from '../support/fake-twilio';
-import { postgres, startTimeSkipping, unique, workflowBundle } from '../support/resources';
+import { postgres, startTimeSkipping, unique } from '../support/resources';
 import { sinkChannels, sinks } from '../support/sinks';
-
-const historiesDir = path.join(__dirname, '..', 'replay', 'histories');
+import { recordFixture, waitForState, withWorker } from '../support/workflow-runs';
 
 describe('billReminderWorkflow', function () {
   this.timeout(120_000);
@@ -37,17 +25,6 @@ describe('billReminderWorkflow', function () {
     ({ db } = await postgres());
     activities = createActivities({ db, channels: await sinkChannels(db), log: pino({ level: 'silent' }) });
   });
-
-  /** Runs a fresh worker (real activities, real PostgreSQL, SMTP sink, fake Twilio) until `fn` settles. */
-  const withWorker = async <T>(fn: () => Promise<T>): Promise<T> => {
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      workflowBundle: await workflowBundle(),
-      activities,
-    });
-    return worker.runUntil(fn);
-  };
 
   const event = (consumerId: string, type: string, id = unique('evt')): JourneyEvent => ({
     id,
@@ -73,31 +50,11 @@ describe('billReminderWorkflow', function () {
     return { id, email: `${id}@example.com`, phone };
   };
 
-  /** Polls the state query until `predicate` holds (the worker runs in the background meanwhile). */
-  const waitForState = async (
-    handle: WorkflowHandle,
-    predicate: (s: JourneyState) => boolean,
-  ): Promise<JourneyState> => {
-    for (let i = 0; i < 200; i++) {
-      const state = await handle.query(stateQuery);
-      if (predicate(state)) return state;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    throw new Error('state never matched');
-  };
-
-  /** Writes the run's history as a replay fixture, only when asked and never over an existing one. */
-  const recordFixture = async (handle: WorkflowHandle, name: string) => {
-    const file = path.join(historiesDir, `${name}.json`);
-    if (process.env.RECORD_FIXTURES !== '1' || existsSync(file)) return;
-    await writeFile(file, historyToJSON(await handle.fetchHistory()));
-  };
-
   it('sends the SMS reminder when no payment arrives within 3 days', async () => {
     const { twilio, smtp } = await sinks();
     const consumer = await newConsumer();
     const started = Date.now();
-    const result = await withWorker(async () => {
+    const result = await withWorker(env, taskQueue, activities, async () => {
       const handle = await start(consumer.id, event(consumer.id, 'bill.issued'));
       const final = await handle.result();
       await recordFixture(handle, 'bill-reminder-v1-reminder-sent');
@@ -128,7 +85,7 @@ describe('billReminderWorkflow', function () {
   it('sends no SMS when the payment arrives during the wait', async () => {
     const { twilio } = await sinks();
     const consumer = await newConsumer();
-    const result = await withWorker(async () => {
+    const result = await withWorker(env, taskQueue, activities, async () => {
       const handle = await start(consumer.id, event(consumer.id, 'bill.issued'));
       const waiting = await waitForState(handle, (s) => s.currentStep === 'wait-for-payment');
       assert.ok(waiting.pendingWait?.until);
@@ -150,7 +107,7 @@ describe('billReminderWorkflow', function () {
     const consumer = await newConsumer();
     const bill = event(consumer.id, 'bill.issued');
     const payment = event(consumer.id, 'payment.received');
-    const result = await withWorker(async () => {
+    const result = await withWorker(env, taskQueue, activities, async () => {
       const handle = await start(consumer.id, bill);
       await waitForState(handle, (s) => s.currentStep === 'wait-for-payment');
       await start(consumer.id, bill); // the same bill.issued, delivered again (e.g. a client retry)
@@ -177,7 +134,7 @@ describe('billReminderWorkflow', function () {
     const { twilio } = await sinks();
     const consumer = await newConsumer(INVALID_NUMBER);
     const before = twilio.requests.filter((r) => r.to === INVALID_NUMBER).length;
-    const result = await withWorker(async () => {
+    const result = await withWorker(env, taskQueue, activities, async () => {
       const handle = await start(consumer.id, event(consumer.id, 'bill.issued'));
       const final = await handle.result();
       await recordFixture(handle, 'bill-reminder-v1-invalid-phone');
@@ -198,7 +155,9 @@ describe('billReminderWorkflow', function () {
 
   it('ends without sending when the consumer does not exist', async () => {
     const consumerId = unique('ghost');
-    const result = await withWorker(async () => (await start(consumerId, event(consumerId, 'bill.issued'))).result());
+    const result = await withWorker(env, taskQueue, activities, async () =>
+      (await start(consumerId, event(consumerId, 'bill.issued'))).result(),
+    );
     assert.equal(result.status, 'failed');
     assert.equal(result.failure?.type, 'ConsumerNotFound');
     assert.equal(result.messages.length, 0);

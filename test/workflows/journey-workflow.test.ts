@@ -1,24 +1,17 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import path from 'node:path';
-import type { WorkflowHandle } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import pino from 'pino';
 import { type Activities, createActivities } from '../../activities';
 import type { Db } from '../../runtime/db';
 import { getConsumer, upsertConsumer } from '../../stores/consumers';
 import { listMessages } from '../../stores/messages';
-import { eventSignal, type JourneyEvent, type JourneyState, stateQuery } from '../../workflows/definitions';
+import { eventSignal, type JourneyEvent, type JourneyState } from '../../workflows/definitions';
 import type { JourneyDefinition, Step } from '../../workflows/journey-definition';
 import { type journeyWorkflow, pauseSignal } from '../../workflows/journey-workflow';
-import { postgres, startTimeSkipping, unique, workflowBundle } from '../support/resources';
+import { postgres, startTimeSkipping, unique } from '../support/resources';
 import { sinkChannels, sinks } from '../support/sinks';
-
-const historiesDir = path.join(__dirname, '..', 'replay', 'histories');
+import { recordFixture, waitForState, withWorker } from '../support/workflow-runs';
 
 /** A journey around `steps`, triggered by `cart.abandoned`, converted by `order.placed`. */
 function journey(steps: Step[], overrides: Partial<JourneyDefinition> = {}): JourneyDefinition {
@@ -69,16 +62,6 @@ describe('journeyWorkflow (the interpreter)', function () {
     activities = createActivities({ db, channels: await sinkChannels(db), log: pino({ level: 'silent' }) });
   });
 
-  const withWorker = async <T>(fn: () => Promise<T>): Promise<T> => {
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      workflowBundle: await workflowBundle(),
-      activities,
-    });
-    return worker.runUntil(fn);
-  };
-
   const newConsumer = async (attributes: Record<string, unknown> = { firstName: 'Grace' }) => {
     const id = unique('c');
     const phone = `+1415${Math.floor(1e6 + Math.random() * 8e6)}`;
@@ -107,24 +90,6 @@ describe('journeyWorkflow (the interpreter)', function () {
       signalArgs: [trigger],
     });
 
-  const waitForState = async (
-    handle: WorkflowHandle,
-    predicate: (s: JourneyState) => boolean,
-  ): Promise<JourneyState> => {
-    for (let i = 0; i < 200; i++) {
-      const state = await handle.query(stateQuery);
-      if (predicate(state)) return state;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    throw new Error('state never matched');
-  };
-
-  const recordFixture = async (handle: WorkflowHandle, name: string) => {
-    const file = path.join(historiesDir, `${name}.json`);
-    if (process.env.RECORD_FIXTURES !== '1' || existsSync(file)) return;
-    await writeFile(file, historyToJSON(await handle.fetchHistory()));
-  };
-
   const stepIds = (state: JourneyState) => state.steps.map((s) => s.id);
 
   it('sends with a Liquid template, waits, and follows next links to the exit', async () => {
@@ -136,7 +101,7 @@ describe('journeyWorkflow (the interpreter)', function () {
       sms('nudge', 'done'),
       exit,
     ]);
-    const result = await withWorker(async () => {
+    const result = await withWorker(env, taskQueue, activities, async () => {
       const handle = await start(definition, consumer.id);
       const final = await handle.result();
       await recordFixture(handle, 'journey-v1-send-wait-exit');
@@ -175,7 +140,7 @@ describe('journeyWorkflow (the interpreter)', function () {
       sms('remind', 'done'),
       exit,
     ]);
-    const result = await withWorker(async () => {
+    const result = await withWorker(env, taskQueue, activities, async () => {
       const handle = await start(definition, consumer.id);
       await waitForState(handle, (s) => s.currentStep === 'wait-checkout');
       await handle.signal(eventSignal, event(consumer.id, 'checkout.completed', { total: 250 }));
@@ -202,7 +167,9 @@ describe('journeyWorkflow (the interpreter)', function () {
       sms('remind', 'done'),
       exit,
     ]);
-    const result = await withWorker(async () => (await start(definition, consumer.id)).result());
+    const result = await withWorker(env, taskQueue, activities, async () =>
+      (await start(definition, consumer.id)).result(),
+    );
     assert.deepEqual(stepIds(result), ['wait-checkout', 'remind', 'done', 'end']);
     assert.equal(result.steps[0]?.outcome, 'timed out');
   });
@@ -227,7 +194,7 @@ describe('journeyWorkflow (the interpreter)', function () {
     ];
     const run = async (attributes: Record<string, unknown>) => {
       const consumer = await newConsumer(attributes);
-      return withWorker(async () => (await start(journey(steps), consumer.id)).result());
+      return withWorker(env, taskQueue, activities, async () => (await start(journey(steps), consumer.id)).result());
     };
     assert.deepEqual(stepIds(await run({ persona: 'senior' })), ['persona', 'by-sms', 'done', 'end']);
     assert.deepEqual(stepIds(await run({ persona: 'young' })), ['persona', 'by-email', 'done', 'end']);
@@ -249,7 +216,7 @@ describe('journeyWorkflow (the interpreter)', function () {
       exit,
     ]);
     const taken = new Set<string>();
-    await withWorker(async () => {
+    await withWorker(env, taskQueue, activities, async () => {
       for (let i = 0; i < 8 && taken.size < 2; i++) {
         const consumer = await newConsumer();
         const handle = await start(definition, consumer.id);
@@ -275,7 +242,7 @@ describe('journeyWorkflow (the interpreter)', function () {
       sms('by-sms', 'done'),
       exit,
     ]);
-    const result = await withWorker(async () => {
+    const result = await withWorker(env, taskQueue, activities, async () => {
       const handle = await start(definition, consumer.id);
       const final = await handle.result();
       await recordFixture(handle, 'journey-v1-update-profile');
@@ -318,7 +285,7 @@ describe('journeyWorkflow (the interpreter)', function () {
         sms('by-sms', 'done'),
         exit,
       ]);
-      const result = await withWorker(async () => {
+      const result = await withWorker(env, taskQueue, activities, async () => {
         const handle = await start(definition, consumer.id);
         const final = await handle.result();
         await recordFixture(handle, 'journey-v1-webhook');
@@ -343,7 +310,9 @@ describe('journeyWorkflow (the interpreter)', function () {
         },
         exit,
       ]);
-      const result = await withWorker(async () => (await start(definition, consumer.id)).result());
+      const result = await withWorker(env, taskQueue, activities, async () =>
+        (await start(definition, consumer.id)).result(),
+      );
       assert.equal(result.steps[0]?.outcome, 'failed: WebhookRejected');
       assert.equal(received.length - before, 1);
     });
@@ -356,7 +325,7 @@ describe('journeyWorkflow (the interpreter)', function () {
       sms('nudge', 'done'),
       exit,
     ]);
-    const result = await withWorker(async () => {
+    const result = await withWorker(env, taskQueue, activities, async () => {
       const handle = await start(definition, consumer.id);
       await waitForState(handle, (s) => s.currentStep === 'long');
       await handle.signal(eventSignal, event(consumer.id, 'order.placed'));
@@ -372,7 +341,7 @@ describe('journeyWorkflow (the interpreter)', function () {
   it('ends without conversion on an exit event', async () => {
     const consumer = await newConsumer();
     const definition = journey([{ id: 'long', type: 'wait', duration: '7 days', next: 'done' }, exit]);
-    const result = await withWorker(async () => {
+    const result = await withWorker(env, taskQueue, activities, async () => {
       const handle = await start(definition, consumer.id);
       await waitForState(handle, (s) => s.currentStep === 'long');
       await handle.signal(eventSignal, event(consumer.id, 'consumer.unsubscribed'));
@@ -388,7 +357,9 @@ describe('journeyWorkflow (the interpreter)', function () {
       [{ id: 'long', type: 'wait', duration: '30 days', next: 'nudge' }, sms('nudge', 'done'), exit],
       { maxLifetime: '2 days' },
     );
-    const result = await withWorker(async () => (await start(definition, consumer.id)).result());
+    const result = await withWorker(env, taskQueue, activities, async () =>
+      (await start(definition, consumer.id)).result(),
+    );
     assert.equal(result.steps.at(-1)?.outcome, 'maximum lifetime reached');
     const lived = Date.parse(result.steps.at(-1)!.startedAt) - Date.parse(result.steps[0]!.startedAt);
     // counted from the run's start, slightly before its first step
@@ -404,7 +375,7 @@ describe('journeyWorkflow (the interpreter)', function () {
       sms('nudge', 'done'),
       exit,
     ]);
-    const result = await withWorker(async () => {
+    const result = await withWorker(env, taskQueue, activities, async () => {
       const handle = await start(definition, consumer.id);
       await handle.signal(pauseSignal, true);
       await waitForState(handle, (s) => s.currentStep === 'short');
@@ -426,7 +397,7 @@ describe('journeyWorkflow (the interpreter)', function () {
       { id: 'morning', type: 'wait-until', timeOfDay: '09:00', weekdays: [1, 2, 3, 4, 5], next: 'done' },
       exit,
     ]);
-    const result = await withWorker(async () => {
+    const result = await withWorker(env, taskQueue, activities, async () => {
       const handle = await start(definition, consumer.id);
       const final = await handle.result();
       await recordFixture(handle, 'journey-v1-wait-until');
@@ -450,7 +421,7 @@ describe('journeyWorkflow (the interpreter)', function () {
     const id = unique('c');
     await upsertConsumer(db, id, { email: `${id}@example.com` });
     const definition = journey([sms('nudge', 'done'), exit]);
-    const result = await withWorker(async () => (await start(definition, id)).result());
+    const result = await withWorker(env, taskQueue, activities, async () => (await start(definition, id)).result());
     assert.deepEqual(
       result.messages.map((m) => [m.status, m.errorType]),
       [['skipped', 'NoContactPoint']],
