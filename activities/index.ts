@@ -147,13 +147,19 @@ export function createActivities({ db, channels, log }: ActivityDeps) {
     const consumer = await getConsumer(db, request.consumerId);
     if (!consumer)
       throw await permanent(request, FailureType.consumerNotFound, `Consumer ${request.consumerId} not found`);
-    const to = request.channel === 'email' ? consumer.email : consumer.phone;
+    const to = request.channel === 'email' ? consumer.email : request.channel === 'print' ? null : consumer.phone;
     if (!to)
       throw await permanent(request, FailureType.noContactPoint, `Consumer has no ${request.channel} contact point`);
     const rendered = render(consumer);
     try {
       Context.current().heartbeat();
-      const receipt = await provider.send({ key: request.key, to, subject: rendered.subject, text: rendered.text });
+      const receipt = await provider.send({
+        key: request.key,
+        channel: request.channel,
+        to,
+        subject: rendered.subject,
+        text: rendered.text,
+      });
       const row = await markSent(db, request.key, receipt);
       log.info(
         {

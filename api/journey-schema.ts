@@ -4,7 +4,7 @@
  * checks that need the whole definition (step references, reachability, loops) are in `journey-validation.ts`.
  */
 import { z } from 'zod';
-import type { Channel } from '../workflows/definitions';
+import { channels as allChannels } from '../workflows/definitions';
 import type {
   ComparisonOp,
   Condition,
@@ -16,8 +16,8 @@ import type {
 } from '../workflows/journey-definition';
 import { eventType, identifier } from './schemas';
 
-/** The channels a send step may list, in the order of the {@link Channel} type. */
-export const channels = ['email', 'sms'] as const satisfies readonly Channel[];
+/** The channels a send step may list. */
+export const channels = allChannels;
 
 const comparisonOps = [
   'eq',
@@ -81,10 +81,29 @@ export const eventMatchSchema = z
   .strict()
   .meta({ id: 'EventMatch', description: 'An event type plus a filter on its data (paths start with data.).' });
 
+const messageContent = {
+  subject: z.string().min(1).max(1000).optional(),
+  text: z.string().min(1).max(10_000),
+  html: z.string().min(1).max(100_000).optional(),
+};
+
+/** A BCP-47 language tag such as `es` or `es-MX`. */
+export const localeTag = z
+  .string()
+  .regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'must be a language tag such as es or es-MX');
+
 export const messageTemplateSchema = z
-  .object({ subject: z.string().min(1).max(1000).optional(), text: z.string().min(1).max(10_000) })
+  .object({
+    ...messageContent,
+    locales: z.record(localeTag, z.object(messageContent).strict()).optional(),
+  })
   .strict()
-  .meta({ id: 'MessageTemplate', description: 'A Liquid template for one channel.' });
+  .meta({
+    id: 'MessageTemplate',
+    description: 'A Liquid template for one channel; `locales` holds other languages, chosen by the consumer locale.',
+  });
+
+const channelList = z.array(z.enum(channels)).min(1).refine(unique, 'must not repeat a channel');
 
 /** Step ids appear inside condition paths (`events.<step id>.data.total`), so they hold no dots. */
 export const stepId = z
@@ -99,8 +118,18 @@ const sendStep = z
   .object({
     ...stepBase,
     type: z.literal('send'),
-    channels: z.array(z.enum(channels)).min(1).refine(unique, 'must not repeat a channel'),
-    templates: z.object({ email: messageTemplateSchema.optional(), sms: messageTemplateSchema.optional() }).strict(),
+    channels: z.union([channelList, z.literal('auto')]),
+    templates: z
+      .object({
+        email: messageTemplateSchema.optional(),
+        sms: messageTemplateSchema.optional(),
+        voice: messageTemplateSchema.optional(),
+        print: messageTemplateSchema.optional(),
+      })
+      .strict(),
+    fallback: z.object({ deliveredWithin: duration }).strict().optional(),
+    onFrequencyCap: z.enum(['defer', 'skip']).optional(),
+    quietHours: z.enum(['respect', 'ignore']).optional(),
     next: next.optional(),
   })
   .strict();
@@ -192,6 +221,13 @@ export const journeyDefinitionSchema = z
     id: identifier,
     name: z.string().min(1).max(200),
     topic: identifier,
+    channels: z
+      .object({
+        default: channelList.optional(),
+        personas: z.record(z.string().min(1).max(100), channelList).optional(),
+      })
+      .strict()
+      .optional(),
     trigger: eventMatchSchema.extend({ consumerFilter: conditionSchema.optional() }).strict(),
     reentry: reentryPolicySchema,
     goals: z.array(eventMatchSchema),

@@ -10,6 +10,7 @@ import {
   nextStepIds,
   type Condition,
   type JourneyDefinition,
+  type MessageContent,
   type Step,
 } from '../workflows/journey-definition';
 import type { FieldProblem } from './errors';
@@ -217,25 +218,49 @@ const checkTemplates: Check = ({ steps }) =>
 
 function sendStepProblems(step: Extract<Step, { type: 'send' }>, at: string): FieldProblem[] {
   const problems: FieldProblem[] = [];
+  // With `auto`, any channel may be chosen: the templates present are the channels the step can use.
+  const auto = step.channels === 'auto';
+  if (auto && Object.keys(step.templates).length === 0) {
+    problems.push({ path: `${at}.templates`, message: 'an auto send step needs a template for at least one channel' });
+  }
   for (const channel of channels) {
     const template = step.templates[channel];
     const path = `${at}.templates.${channel}`;
-    const listed = step.channels.includes(channel);
+    const listed = auto || step.channels.includes(channel);
     if (!template) {
-      if (listed) problems.push({ path, message: `missing: the step sends on ${channel}` });
+      if (listed && !auto) problems.push({ path, message: `missing: the step sends on ${channel}` });
       continue;
     }
     if (!listed) problems.push({ path, message: `not used: ${channel} is not in channels` });
-    if (channel === 'email' && template.subject === undefined) {
-      problems.push({ path: `${path}.subject`, message: 'an email needs a subject' });
+    const variants: [string, MessageContent][] = [
+      [path, template],
+      ...Object.entries(template.locales ?? {}).map(([tag, content]): [string, MessageContent] => [
+        `${path}.locales.${tag}`,
+        content,
+      ]),
+    ];
+    for (const [variantPath, content] of variants) {
+      if (channel === 'email' && content.subject === undefined) {
+        problems.push({ path: `${variantPath}.subject`, message: 'an email needs a subject' });
+      }
+      if (channel !== 'email' && content.subject !== undefined && channel !== 'print') {
+        problems.push({
+          path: `${variantPath}.subject`,
+          message: `${channel === 'sms' ? 'an sms' : 'a call'} has no subject`,
+        });
+      }
+      if (channel !== 'email' && content.html !== undefined) {
+        problems.push({ path: `${variantPath}.html`, message: 'only email has an HTML part' });
+      }
+      for (const field of ['subject', 'text', 'html'] as const) {
+        const source = content[field];
+        const error = source === undefined ? undefined : liquidError(source);
+        if (error) problems.push({ path: `${variantPath}.${field}`, message: error });
+      }
     }
-    if (channel === 'sms' && template.subject !== undefined) {
-      problems.push({ path: `${path}.subject`, message: 'an sms has no subject' });
-    }
-    for (const field of ['subject', 'text'] as const) {
-      const error = template[field] === undefined ? undefined : liquidError(template[field]);
-      if (error) problems.push({ path: `${path}.${field}`, message: error });
-    }
+  }
+  if (step.fallback && !auto && step.channels.length < 2) {
+    problems.push({ path: `${at}.fallback`, message: 'a fallback needs at least two channels (or channels: auto)' });
   }
   return problems;
 }

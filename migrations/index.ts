@@ -6,11 +6,13 @@ import type { Knex } from 'knex';
 import * as init from './20261122_001_init';
 import * as journeys from './20261122_002_journeys';
 import * as receipts from './20261122_003_event_receipts';
+import * as channels from './20261122_004_channels';
 
 const migrations: Record<string, Knex.Migration> = {
   '20261122_001_init': init,
   '20261122_002_journeys': journeys,
   '20261122_003_event_receipts': receipts,
+  '20261122_004_channels': channels,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

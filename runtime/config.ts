@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { type Channel, channels } from '../workflows/definitions';
 
 const optional = z
   .string()
@@ -31,6 +32,19 @@ const envSchema = z.object({
   TWILIO_AUTH_TOKEN: optional,
   TWILIO_FROM: optional,
   TWILIO_API_URL: optional.pipe(z.url().optional()),
+  PUBLIC_BASE_URL: optional.pipe(z.url().optional()),
+  UNSUBSCRIBE_SECRET: optional,
+  PRINT_SPOOL_DIR: optional,
+  SMS_HELP_TEXT: z
+    .string()
+    .default('Journeys: reply STOP to stop messages, START to receive them again. Msg&data rates may apply.'),
+  FREQUENCY_CAPS: z.string().default(''),
+  CHANNEL_COSTS: z.string().default('email=0.0004,sms=0.0083,voice=0.014,print=0.75'),
+  COST_CURRENCY: z
+    .string()
+    .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD')
+    .default('USD'),
+  CHANNEL_RATE_LIMITS: z.string().default('email=50,sms=10,voice=5,print=20'),
   BILL_REMINDER_DELAY: z.string().default('3 days'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -42,6 +56,32 @@ export interface TwilioConfig {
   from: string;
   /** Base URL that replaces https://api.twilio.com (a local fake in tests). */
   apiUrl?: string;
+}
+
+/** At most `limit` capped messages per consumer on `channel` (or on all channels) per rolling window. */
+export interface FrequencyCap {
+  channel: Channel | 'all';
+  limit: number;
+  windowMs: number;
+  /** As configured, e.g. `7d`. */
+  window: string;
+}
+
+/** Channel settings shared by providers, the channel decision, webhooks and workers. */
+export interface ChannelsConfig {
+  /** Base URL providers call back (Twilio status callbacks, List-Unsubscribe links); also used to check signatures. */
+  publicBaseUrl: string;
+  /** HMAC secret of one-click unsubscribe links; without it emails carry no unsubscribe URL. */
+  unsubscribeSecret?: string;
+  /** Folder of the spool print provider; unset means letters go to the development outbox. */
+  printSpoolDir?: string;
+  smsHelpText: string;
+  frequencyCaps: FrequencyCap[];
+  /** Unit cost per accepted message, in `currency`. */
+  costs: Record<Channel, number>;
+  currency: string;
+  /** Provider calls per second across all workers, per channel (Temporal task-queue rate limit). */
+  rateLimits: Partial<Record<Channel, number>>;
 }
 
 /** The service's configuration. */
@@ -59,6 +99,7 @@ export interface Config {
   api: { port: number; keys: string[]; bodyLimit: string };
   email: { smtpUrl?: string; from: string };
   twilio?: TwilioConfig;
+  channels: ChannelsConfig;
   journeys: { billReminderDelay: string };
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
@@ -78,6 +119,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
   }
   const e = parsed.data;
+  const problems: string[] = [];
+  const costs = parseChannelNumbers('CHANNEL_COSTS', e.CHANNEL_COSTS, problems);
+  const rateLimits = parseChannelNumbers('CHANNEL_RATE_LIMITS', e.CHANNEL_RATE_LIMITS, problems);
+  const frequencyCaps = parseFrequencyCaps(e.FREQUENCY_CAPS, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
   const twilioVars = [e.TWILIO_ACCOUNT_SID, e.TWILIO_AUTH_TOKEN, e.TWILIO_FROM];
   if (twilioVars.some(Boolean) && !twilioVars.every(Boolean)) {
     throw new ConfigError(['TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM must be set together']);
@@ -110,7 +156,61 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             apiUrl: e.TWILIO_API_URL,
           }
         : undefined,
+    channels: {
+      publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/$/, ''),
+      unsubscribeSecret: e.UNSUBSCRIBE_SECRET,
+      printSpoolDir: e.PRINT_SPOOL_DIR && path.resolve(e.PRINT_SPOOL_DIR),
+      smsHelpText: e.SMS_HELP_TEXT,
+      frequencyCaps,
+      costs: { email: 0, sms: 0, voice: 0, print: 0, ...costs },
+      currency: e.COST_CURRENCY,
+      rateLimits,
+    },
     journeys: { billReminderDelay: e.BILL_REMINDER_DELAY },
     logLevel: e.LOG_LEVEL,
   };
+}
+
+const isChannel = (value: string): value is Channel => (channels as readonly string[]).includes(value);
+
+/** Parses `email=0.0004,sms=0.0083` into numbers per channel; problems name the variable. */
+function parseChannelNumbers(name: string, value: string, problems: string[]): Partial<Record<Channel, number>> {
+  const result: Partial<Record<Channel, number>> = {};
+  for (const part of value
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const [channel = '', raw = ''] = part.split('=').map((p) => p.trim());
+    const number = Number(raw);
+    if (!isChannel(channel)) problems.push(`${name}: unknown channel '${channel}' (use ${channels.join(', ')})`);
+    else if (raw === '' || !Number.isFinite(number) || number < 0)
+      problems.push(`${name}: '${part}' needs a non-negative number`);
+    else result[channel] = number;
+  }
+  return result;
+}
+
+const windowUnits: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses `all=5/7d,sms=2/24h` (channel or `all` = limit / window in m, h or d). */
+export function parseFrequencyCaps(value: string, problems: string[]): FrequencyCap[] {
+  const caps: FrequencyCap[] = [];
+  for (const part of value
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const match = /^([a-z]+)\s*=\s*(\d+)\s*\/\s*(\d+)\s*([mhd])$/.exec(part);
+    const channel = match?.[1] ?? '';
+    if (!match || (channel !== 'all' && !isChannel(channel))) {
+      problems.push(`FREQUENCY_CAPS: '${part}' must look like all=5/7d or sms=2/24h (channel or all, m/h/d)`);
+      continue;
+    }
+    caps.push({
+      channel: channel as Channel | 'all',
+      limit: Number(match[2]),
+      windowMs: Number(match[3]) * (windowUnits[match[4] ?? 'd'] ?? 0),
+      window: `${match[3]}${match[4]}`,
+    });
+  }
+  return caps;
 }

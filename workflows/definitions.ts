@@ -16,11 +16,58 @@ export interface JourneyEvent {
   data: Record<string, unknown>;
 }
 
-/** Channels a message can go out on. */
-export type Channel = 'email' | 'sms';
+/** Channels a message can go out on, in the default fallback order of a letter-last journey. */
+export const channels = ['email', 'sms', 'voice', 'print'] as const;
 
-/** Where a message ended up; `outbox` means stored in the development outbox and NOT delivered. */
-export type MessageStatus = 'queued' | 'sent' | 'outbox' | 'failed' | 'skipped';
+/** A channel a message can go out on. */
+export type Channel = (typeof channels)[number];
+
+/**
+ * Where a message is in its lifecycle. `outbox` means stored in the development outbox and NOT
+ * delivered; `delivered`, `failed`, `bounced` and `opted-out` may follow `sent` from delivery webhooks.
+ */
+export type MessageStatus = 'queued' | 'sent' | 'outbox' | 'delivered' | 'failed' | 'bounced' | 'opted-out' | 'skipped';
+
+/** A delivery outcome reported by a provider webhook, signalled to the run that sent the message. */
+export interface DeliveryReport {
+  key: string;
+  channel: Channel;
+  /** `delivered`: reached the consumer (SMS delivered, call answered, email not bounced, letter mailed). */
+  status: 'delivered' | 'failed' | 'bounced' | 'opted-out';
+  /** The provider's own status or error code (`undelivered`, `no-answer`, `30003`), never contact details. */
+  detail?: string;
+  at: string;
+}
+
+/** Delivers a {@link DeliveryReport} to the run that sent the message. */
+export const deliverySignal = defineSignal<[DeliveryReport]>('delivery');
+
+/** Why the channel decision dropped a channel. */
+export type DropReason =
+  | 'no-contact-point'
+  | 'channel-opted-out'
+  | 'topic-opted-out'
+  | 'suppressed'
+  | 'frequency-cap'
+  | 'quiet-hours'
+  | 'no-template'
+  | 'already-tried';
+
+/** One channel decision of a send step, as recorded in the run state. */
+export interface ChannelDecision {
+  step: string;
+  /** 1 for the first channel of the step, 2 for the first fallback, ... */
+  attempt: number;
+  at: string;
+  /** The candidate order the decision started from, and where it came from. */
+  order: Channel[];
+  orderFrom: 'step' | 'consumer' | 'persona' | 'journey' | 'default';
+  channel?: Channel;
+  dropped: { channel: Channel; reason: DropReason }[];
+  /** Set when the send waits: until the consumer's quiet hours end, or a frequency-cap window frees up. */
+  deferredUntil?: string;
+  deferredFor?: 'quiet-hours' | 'frequency-cap';
+}
 
 /** A message as seen by the run (no contact details, no body: those never enter workflow history). */
 export interface MessageSummary {
@@ -28,6 +75,8 @@ export interface MessageSummary {
   step: string;
   channel: Channel;
   status: MessageStatus;
+  /** Delivery detail from the provider's webhook (e.g. `undelivered`, `no-answer`). */
+  detail?: string;
   provider?: string;
   providerId?: string;
   errorType?: string;
@@ -54,6 +103,8 @@ export interface JourneyState {
   currentStep: string;
   steps: StepRecord[];
   messages: MessageSummary[];
+  /** Channel decisions of send steps, with the reason each dropped channel was dropped. */
+  decisions?: ChannelDecision[];
   events: { id: string; type: string; receivedAt: string; duplicate?: boolean }[];
   /** Set while the run sleeps on a timer. */
   pendingWait?: { step: string; until: string; for: string };
@@ -80,6 +131,9 @@ export const FailureType = {
   invalidRecipient: 'InvalidRecipient',
   consumerNotFound: 'ConsumerNotFound',
   noContactPoint: 'NoContactPoint',
+  /** The recipient opted out at the provider (e.g. Twilio error 21610 after STOP). */
+  optedOut: 'OptedOut',
+  unknownTemplate: 'UnknownTemplate',
 } as const;
 
 /** Builds the workflow id of a consumer's run of a journey, so `signalWithStart` finds the open run. */

@@ -23,10 +23,22 @@ export interface EventMatch {
   filter?: Condition;
 }
 
-/** A message template for one channel (Liquid syntax over consumer, trigger, events and journey data). */
-export interface MessageTemplate {
+/** One language's version of a message (Liquid syntax over consumer, trigger, events and journey data). */
+export interface MessageContent {
+  /** Email subject; ignored by the other channels. */
   subject?: string;
+  /** Email text part, SMS body, what a voice call says (TwiML `<Say>`), a letter's body. */
   text: string;
+  /** Email HTML part; when absent, the HTML part is the text, escaped, in paragraphs. */
+  html?: string;
+}
+
+/**
+ * A message template for one channel. `locales` holds other languages by BCP-47 tag (`es`, `es-MX`),
+ * chosen by the consumer's locale (exact tag first, then its language); the top level is the default.
+ */
+export interface MessageTemplate extends MessageContent {
+  locales?: Record<string, MessageContent>;
 }
 
 interface StepBase {
@@ -35,11 +47,25 @@ interface StepBase {
   name?: string;
 }
 
-/** Sends one message on the first channel of `channels` the consumer can be reached on. */
+/**
+ * Sends one message on the first eligible channel of `channels` (or, with `auto`, of the consumer's
+ * preferred order, else the journey's persona rule, else the journey's default order). A channel is
+ * eligible when the consumer has a contact point there, has not opted out of it or of the journey's
+ * topic, the address is not suppressed, it is under the frequency caps, and the step has its template.
+ */
 export interface SendStep extends StepBase {
   type: 'send';
-  channels: Channel[];
+  channels: Channel[] | 'auto';
   templates: Partial<Record<Channel, MessageTemplate>>;
+  /**
+   * Wait up to `deliveredWithin` for the provider's delivery report; on a failure report, a permanent
+   * send failure or no report in time, send on the next eligible channel of the order.
+   */
+  fallback?: { deliveredWithin: string };
+  /** When every eligible channel is over a frequency cap: wait until one frees up, or skip. @default 'skip' */
+  onFrequencyCap?: 'defer' | 'skip';
+  /** Whether a send due inside the consumer's quiet hours waits for them to end. @default 'respect' */
+  quietHours?: 'respect' | 'ignore';
   next?: string;
 }
 
@@ -145,8 +171,15 @@ export type ReentryPolicy = { policy: 'never' } | { policy: 'after-exit' } | { p
 export interface JourneyDefinition {
   id: string;
   name: string;
-  /** Preference topic of its messages (e.g. `billing`). */
+  /** Preference topic of its messages (e.g. `billing`); topics marked transactional ignore topic opt-outs. */
   topic: string;
+  /** Channel order for `auto` send steps. */
+  channels?: {
+    /** The journey's default order. @default ['email', 'sms', 'voice', 'print'] */
+    default?: Channel[];
+    /** Orders by the consumer's `persona` attribute, e.g. `{ "senior": ["voice", "print"] }`. */
+    personas?: Record<string, Channel[]>;
+  };
   trigger: EventMatch & { consumerFilter?: Condition };
   reentry: ReentryPolicy;
   /** Events that end the run and count a conversion. */

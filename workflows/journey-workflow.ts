@@ -19,6 +19,7 @@ import type { ConsumerProfile, WebhookResult } from '../activities';
 import { computations, profiles, records, sendProfile, sends, webhooks as webhookCalls } from './activity-profiles';
 import { evaluate, readPath } from './conditions';
 import {
+  channels as allChannels,
   eventSignal,
   type JourneyEvent,
   type JourneyState,
@@ -335,13 +336,14 @@ export async function journeyWorkflow(input: JourneyRunInput): Promise<JourneySt
   }
 
   async function send(step: SendStep): Promise<void> {
-    const channel = step.channels.find((c) => data.consumer.channels.includes(c));
+    const order = step.channels === 'auto' ? allChannels : step.channels;
+    const channel = order.find((c) => data.consumer.channels.includes(c));
     const key = `${workflowInfo().workflowId}/${workflowInfo().firstExecutionRunId}/${step.id}/${visits[step.id] ?? 1}`;
     const identity = { key, step: step.id, consumerId: input.consumerId, journeyId: definition.id };
     const template = channel ? step.templates[channel] : undefined;
     if (!channel || !template) {
       const reason = channel ? 'UnknownTemplate' : 'NoContactPoint';
-      const fallback = step.channels[0] ?? 'email';
+      const fallback = order[0] ?? 'email';
       await records.recordMessageOutcome.executeWithOptions({ summary: `${step.id}: record skipped send` }, [
         { ...identity, channel: fallback, status: 'skipped', errorType: reason },
       ]);

@@ -10,12 +10,15 @@ import { createTwilioSmsProvider } from './sms';
 export type Channels = Record<Channel, ChannelProvider>;
 
 /** SMTP when SMTP_URL is set, Twilio when TWILIO_* are set, the development outbox otherwise. */
-export function createChannels(config: Pick<Config, 'email' | 'twilio'>, db: Db): Channels {
+export function createChannels(config: Pick<Config, 'email' | 'twilio' | 'channels'>, db: Db): Channels {
   return {
     email: config.email.smtpUrl
       ? createSmtpEmailProvider({ smtpUrl: config.email.smtpUrl, from: config.email.from })
       : createOutboxProvider(db, 'email'),
     sms: config.twilio ? createTwilioSmsProvider(config.twilio) : createOutboxProvider(db, 'sms'),
+    // TODO(voice, print providers): replaced by the Twilio Calls and spool providers.
+    voice: createOutboxProvider(db, 'voice'),
+    print: createOutboxProvider(db, 'print'),
   };
 }
 

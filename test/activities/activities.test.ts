@@ -1,3 +1,4 @@
+import { loadConfig } from '../../runtime/config';
 import assert from 'node:assert/strict';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
@@ -170,7 +171,11 @@ describe('activities', () => {
     });
 
     it('puts the message in the development outbox, marked not delivered, when no provider is configured', async () => {
-      const outboxOnly = createActivities({ db, channels: createChannels({ email: { from: 'x@test' } }, db), log });
+      const outboxOnly = createActivities({
+        db,
+        channels: createChannels({ email: { from: 'x@test' }, channels: loadConfig({}).channels }, db),
+        log,
+      });
       const id = unique('c');
       await upsertConsumer(db, id, { email: `${id}@example.com` });
       const req = request(id, 'email');

@@ -1,6 +1,6 @@
 /** The SMTP sink and the fake Twilio, shared by the run, and channel providers wired to them. */
 import { createChannels, type Channels } from '../../activities/channels';
-import type { Config } from '../../runtime/config';
+import { type Config, loadConfig } from '../../runtime/config';
 import type { Db } from '../../runtime/db';
 import { type FakeTwilio, startFakeTwilio } from './fake-twilio';
 import { onTeardown } from './resources';
@@ -25,12 +25,16 @@ export function sinks(): Promise<{ smtp: SmtpSink; twilio: FakeTwilio }> {
   return started;
 }
 
+/** The unsubscribe-link secret tests configure. */
+export const TEST_UNSUBSCRIBE_SECRET = 'test-unsubscribe-secret';
+
 /** Configuration that sends email to the sink and SMS to the fake Twilio. */
-export async function sinkConfig(): Promise<Pick<Config, 'email' | 'twilio'>> {
+export async function sinkConfig(): Promise<Pick<Config, 'email' | 'twilio' | 'channels'>> {
   const { smtp, twilio } = await sinks();
   return {
     email: { smtpUrl: smtp.url, from: 'Journeys <journeys@test.example>' },
     twilio: { accountSid: twilio.accountSid, authToken: twilio.authToken, from: twilio.from, apiUrl: twilio.url },
+    channels: { ...loadConfig({}).channels, unsubscribeSecret: TEST_UNSUBSCRIBE_SECRET },
   };
 }
 

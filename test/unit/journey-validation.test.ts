@@ -726,7 +726,7 @@ describe('validateJourney', () => {
     it('rejects a send step missing the template of a listed channel, at steps.<i>.templates.<channel>', () => {
       const sends = (definition: JourneyDefinition) =>
         definition.steps.flatMap((step, i) =>
-          step.type === 'send' ? step.channels.map((channel) => ({ i, channel })) : [],
+          step.type === 'send' && step.channels !== 'auto' ? step.channels.map((channel) => ({ i, channel })) : [],
         );
       const arb = validJourneyArb
         .filter((definition) => sends(definition).length > 0)
