@@ -15,8 +15,15 @@ import { callWebhook, type WebhookRequest, type WebhookResult } from './webhooks
 import { nextWakeUp, type WaitUntilRequest, type WaitUntilResult } from './schedule';
 import type { MessageTemplate } from '../workflows/journey-definition';
 import type { RunData } from '../workflows/journey-workflow';
+import { type ChannelsConfig, loadConfig } from '../runtime/config';
+import { appendMessageEvent } from '../stores/message-events';
+import { recordRunProgress, type RunProgress } from '../stores/journey-runs';
+import { suppress } from '../stores/suppressions';
+import { unsubscribeToken } from '../runtime/unsubscribe-tokens';
+import { createChannelDecision, type ChannelDecisionRequest, type ChannelDecisionResult } from './channel-decision';
+import { localise } from './templates';
 
-export type { WebhookRequest, WebhookResult };
+export type { WebhookRequest, WebhookResult, ChannelDecisionRequest, ChannelDecisionResult, RunProgress };
 
 /** What the workflow learns about a consumer: reachable channels and attributes, no contact details. */
 export interface ConsumerProfile {
@@ -37,6 +44,14 @@ export interface JourneySendRequest extends MessageIdentity {
   channel: Channel;
   template: MessageTemplate;
   context: RunData;
+  /** Set by runs that decide channels (absent in runs started before): where the message belongs. */
+  workflowId?: string;
+  runId?: string;
+  journeyVersion?: number;
+  topic?: string;
+  attempt?: number;
+  /** The consumer's locale, from the channel decision. */
+  locale?: string;
 }
 
 /** The outcome of a send the provider accepted. */
@@ -63,10 +78,12 @@ export interface ActivityDeps {
   db: Db;
   channels: Channels;
   log: Logger;
+  /** Caps, costs and callback URLs. @default the defaults of {@link loadConfig} */
+  settings?: ChannelsConfig;
 }
 
 /** Builds the activities over their dependencies. */
-export function createActivities({ db, channels, log }: ActivityDeps) {
+export function createActivities({ db, channels, log, settings = loadConfig({}).channels }: ActivityDeps) {
   return {
     /** Reads the consumer; a missing consumer is permanent. */
     lookupConsumer: async (consumerId: string): Promise<ConsumerProfile> => {
@@ -75,7 +92,8 @@ export function createActivities({ db, channels, log }: ActivityDeps) {
         throw ApplicationFailure.nonRetryable(`Consumer ${consumerId} not found`, FailureType.consumerNotFound);
       const reachable: Channel[] = [];
       if (consumer.email) reachable.push('email');
-      if (consumer.phone) reachable.push('sms');
+      if (consumer.phone) reachable.push('sms', 'voice');
+      if (consumer.postalAddress) reachable.push('print');
       return { consumerId, channels: reachable, attributes: consumer.attributes };
     },
 
@@ -94,11 +112,22 @@ export function createActivities({ db, channels, log }: ActivityDeps) {
      */
     sendMessage: (request: JourneySendRequest): Promise<SendResult> =>
       deliver(request, (consumer) =>
-        renderLiquid(request.template, {
+        renderLiquid(localise(request.template, request.locale), {
           ...request.context,
           consumer: { ...request.context.consumer, attributes: consumer.attributes },
         }),
       ),
+
+    /**
+     * Chooses the channel of one send attempt (preferences, suppressions, quiet hours, persona rules) and
+     * reserves it against the frequency caps atomically; says why every other channel was dropped.
+     */
+    decideChannel: createChannelDecision(db, settings.frequencyCaps),
+
+    /** Records a run's entry, the steps it entered since the last call, and its end; idempotent. */
+    recordJourneyProgress: async (progress: RunProgress): Promise<void> => {
+      await recordRunProgress(db, progress);
+    },
 
     /** Merges `set` into the consumer's attributes; returns them as they now are. */
     updateConsumerAttributes: async (
@@ -120,12 +149,18 @@ export function createActivities({ db, channels, log }: ActivityDeps) {
     /** Records an outcome the workflow saw (retries exhausted, skipped); never downgrades a sent message. */
     recordMessageOutcome: async (outcome: MessageOutcome): Promise<void> => {
       await recordOutcome(db, outcome);
+      await appendMessageEvent(db, {
+        key: outcome.key,
+        status: outcome.status,
+        detail: outcome.errorType,
+        source: 'workflow',
+      });
     },
   };
 
   /** Records intent, skips what a provider already accepted, renders, sends, records the receipt. */
   async function deliver(
-    request: MessageIdentity & { channel: Channel },
+    request: MessageIdentity & Omit<Partial<JourneySendRequest>, 'template' | 'context'> & { channel: Channel },
     render: (consumer: Consumer) => RenderedMessage,
   ): Promise<SendResult> {
     const provider = channels[request.channel];
@@ -147,20 +182,42 @@ export function createActivities({ db, channels, log }: ActivityDeps) {
     const consumer = await getConsumer(db, request.consumerId);
     if (!consumer)
       throw await permanent(request, FailureType.consumerNotFound, `Consumer ${request.consumerId} not found`);
-    const to = request.channel === 'email' ? consumer.email : request.channel === 'print' ? null : consumer.phone;
-    if (!to)
+    const contact = {
+      email: consumer.email,
+      sms: consumer.phone,
+      voice: consumer.phone,
+      print: consumer.postalAddress?.name,
+    }[request.channel];
+    if (!contact)
       throw await permanent(request, FailureType.noContactPoint, `Consumer has no ${request.channel} contact point`);
     const rendered = render(consumer);
+    const unsubscribeUrl =
+      request.channel === 'email' && request.topic && settings.unsubscribeSecret
+        ? `${settings.publicBaseUrl}/unsubscribe/${unsubscribeToken(settings.unsubscribeSecret, consumer.id, request.topic)}`
+        : undefined;
     try {
       Context.current().heartbeat();
       const receipt = await provider.send({
         key: request.key,
         channel: request.channel,
-        to,
+        to: contact,
+        postalAddress: request.channel === 'print' ? (consumer.postalAddress ?? undefined) : undefined,
         subject: rendered.subject,
         text: rendered.text,
+        html: rendered.html,
+        locale: request.locale,
+        unsubscribeUrl,
+        statusCallbackUrl:
+          request.channel === 'sms' || request.channel === 'voice'
+            ? `${settings.publicBaseUrl}/webhooks/twilio/status`
+            : undefined,
       });
-      const row = await markSent(db, request.key, receipt);
+      const row = await markSent(db, request.key, {
+        ...receipt,
+        cost: receipt.status === 'sent' ? settings.costs[request.channel] : 0,
+        currency: settings.currency,
+      });
+      await appendMessageEvent(db, { key: request.key, status: receipt.status, source: 'worker' });
       log.info(
         {
           key: request.key,
@@ -180,7 +237,13 @@ export function createActivities({ db, channels, log }: ActivityDeps) {
         alreadySent: false,
       };
     } catch (err) {
-      if (err instanceof PermanentSendError) throw await permanent(request, err.type, err.message);
+      if (err instanceof PermanentSendError) {
+        // The provider says the recipient opted out (e.g. STOP at Twilio): remember it for every journey.
+        if (err.type === FailureType.optedOut && (request.channel === 'sms' || request.channel === 'voice')) {
+          await suppress(db, { channel: 'sms', address: contact, reason: 'stop', source: provider.name });
+        }
+        throw await permanent(request, err.type, err.message);
+      }
       log.warn({ key: request.key, channel: request.channel, err: (err as Error).message }, 'send failed; will retry');
       throw err;
     }
@@ -192,6 +255,7 @@ export function createActivities({ db, channels, log }: ActivityDeps) {
     message: string,
   ): Promise<ApplicationFailure> {
     await recordOutcome(db, { ...request, status: 'failed', errorType: type, errorMessage: message });
+    await appendMessageEvent(db, { key: request.key, status: 'failed', detail: type, source: 'worker' });
     log.warn({ key: request.key, channel: request.channel, type }, 'send failed permanently');
     return ApplicationFailure.nonRetryable(message, type);
   }

@@ -29,7 +29,8 @@ export interface WaitUntilResult {
   note?: string;
 }
 
-function validZone(zone: string | undefined): string {
+/** `zone` when it is a valid IANA zone, else UTC. */
+export function validZone(zone: string | undefined): string {
   if (!zone) return 'UTC';
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: zone });
@@ -139,4 +140,41 @@ export function nextWakeUp(request: WaitUntilRequest): WaitUntilResult {
     }
   }
   throw new Error('no allowed weekday within 8 days'); // unreachable: weekdays are 1..7 and at least one
+}
+
+/** A consumer's quiet hours, local `HH:MM` times; `start` after `end` wraps midnight (21:00 to 08:00). */
+export interface QuietHours {
+  start: string;
+  end: string;
+}
+
+const minutesOf = (time: string): number => {
+  const [hour = 0, minute = 0] = time.split(':').map(Number);
+  return hour * 60 + minute;
+};
+
+/**
+ * When the quiet hours that `now` falls in end, in the consumer's zone; undefined when `now` is outside
+ * them. The end is the next instant the local clock shows `end`, so a daylight-saving change inside the
+ * window moves the instant, not the local time.
+ */
+export function quietHoursEnd(now: number, zone: string, quiet: QuietHours): number | undefined {
+  const start = minutesOf(quiet.start);
+  const end = minutesOf(quiet.end);
+  if (start === end) return undefined;
+  const local = wallClock(now, zone);
+  const minute = local.hour * 60 + local.minute;
+  const inside = start < end ? minute >= start && minute < end : minute >= start || minute < end;
+  if (!inside) return undefined;
+  // The window ends today when we are before `end` on the clock, else on the next local day.
+  const daysAhead = minute < end ? 0 : 1;
+  const date = new Date(Date.UTC(local.year, local.month - 1, local.day + daysAhead));
+  return zonedInstant(
+    date.getUTCFullYear(),
+    date.getUTCMonth() + 1,
+    date.getUTCDate(),
+    Math.floor(end / 60),
+    end % 60,
+    zone,
+  );
 }

@@ -4,6 +4,7 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import { Liquid } from 'liquidjs';
+import type { MessageContent, MessageTemplate } from '../workflows/journey-definition';
 
 /** A template per channel: email has a subject. */
 export interface Template {
@@ -34,6 +35,7 @@ export interface TemplateContext {
 export interface RenderedMessage {
   subject?: string;
   text: string;
+  html?: string;
 }
 
 /** Renders template `id`; an unknown id is a permanent failure of the send. */
@@ -61,14 +63,38 @@ function interpolate(source: string, context: TemplateContext): string {
 
 // Strict about syntax, lenient about data: a missing value renders empty, never "undefined".
 const liquid = new Liquid({ strictFilters: true, strictVariables: false, ownPropertyOnly: true });
+// In HTML every output is escaped, so a consumer attribute cannot inject markup.
+const liquidHtml = new Liquid({
+  strictFilters: true,
+  strictVariables: false,
+  ownPropertyOnly: true,
+  outputEscape: 'escape',
+});
+
+/**
+ * The content of `template` for `locale`: the exact tag (`es-MX`), else its language (`es`), else the
+ * template's default content. Returns the locale actually used.
+ */
+export function localise(template: MessageTemplate, locale: string | undefined): MessageContent & { locale?: string } {
+  const variants = template.locales ?? {};
+  const language = locale?.split('-')[0];
+  for (const tag of [locale, language]) {
+    const content = tag ? variants[tag] : undefined;
+    if (tag && content) return { ...content, locale: tag };
+  }
+  const { locales: _locales, ...base } = template;
+  return base;
+}
 
 /** Renders a journey step's Liquid template; a template that does not parse is a permanent failure. */
-export function renderLiquid(template: Template, context: object): RenderedMessage {
+export function renderLiquid(template: Template & { html?: string }, context: object): RenderedMessage {
+  const render = (source: string | undefined, engine = liquid) =>
+    source === undefined ? undefined : (engine.parseAndRenderSync(source, context) as string);
   try {
     return {
-      subject:
-        template.subject === undefined ? undefined : (liquid.parseAndRenderSync(template.subject, context) as string),
-      text: liquid.parseAndRenderSync(template.text, context) as string,
+      subject: render(template.subject),
+      text: render(template.text) ?? '',
+      html: render(template.html, liquidHtml),
     };
   } catch (err) {
     throw ApplicationFailure.nonRetryable(`Template does not render: ${(err as Error).message}`, 'InvalidTemplate');

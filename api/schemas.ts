@@ -1,5 +1,6 @@
 /** The API's request schemas: validated at the edge, and the source of the documented formats. */
 import { z } from 'zod';
+import { channels } from '../workflows/definitions';
 
 /** Consumer ids and other keys that end up in workflow ids: printable, no spaces. */
 export const identifier = z
@@ -16,13 +17,176 @@ export const eventType = z
   .max(100)
   .regex(/^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)+$/, 'must be a dotted lower-case name such as bill.issued');
 
+/** A channel a message can go out on. */
+export const channel = z.enum(channels);
+
+const regionNames = new Intl.DisplayNames(['en'], { type: 'region' });
+
+/** ISO 3166-1 alpha-2 country code, upper case (`US`, `GB`); ICU knows every assigned code. */
+export const countryCode = z
+  .string()
+  .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 country code such as US')
+  .refine((code) => code !== 'ZZ' && regionNames.of(code) !== code, 'is not an assigned ISO 3166-1 country code');
+
+const addressText = (max: number) => z.string().trim().min(1).max(max);
+
+/** A consumer's postal address, where letters go. */
+export const postalAddress = z
+  .object({
+    name: addressText(200),
+    lines: z.array(addressText(200)).min(1).max(4),
+    city: addressText(100),
+    region: addressText(100).optional(),
+    postalCode: addressText(20),
+    country: countryCode,
+  })
+  .strict();
+
 /** Body of `PUT /v1/consumers/:id`. */
 export const consumerBody = z
   .object({
     email: z.email().max(254).nullable().optional(),
     phone: phoneNumber.nullable().optional(),
+    postalAddress: postalAddress.nullable().optional(),
     attributes: z.record(z.string(), z.unknown()).optional(),
   })
+  .strict();
+
+/** An IANA time zone name (`America/New_York`), as Intl knows it; stored in its canonical spelling. */
+export const timeZone = z
+  .string()
+  .max(64)
+  .refine((zone) => canonicalTimeZone(zone) !== undefined, 'must be an IANA time zone such as America/New_York')
+  .transform((zone) => canonicalTimeZone(zone) ?? zone);
+
+function canonicalTimeZone(zone: string): string | undefined {
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A BCP-47 language tag of language, optional script and optional region (`es`, `es-MX`, `zh-Hant-TW`). */
+export const locale = z
+  .string()
+  .max(35)
+  .regex(
+    /^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|\d{3}))?$/,
+    'must be a BCP-47 language tag such as es or es-MX',
+  )
+  .transform((tag) => Intl.getCanonicalLocales(tag)[0] ?? tag);
+
+/** A time of day, `HH:MM` on a 24-hour clock. */
+export const timeOfDay = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day HH:MM such as 21:30');
+
+/** Hours not to contact the consumer, in their time zone; `end` before `start` wraps midnight. */
+export const quietHours = z
+  .object({ start: timeOfDay, end: timeOfDay })
+  .strict()
+  .refine((hours) => hours.start !== hours.end, { path: ['end'], message: 'must differ from start' });
+
+/** Body of `PUT /v1/consumers/:id/preferences`: only the given fields change, the maps are merged. */
+export const preferencesBody = z
+  .object({
+    channels: z.partialRecord(channel, z.boolean()).optional(),
+    topics: z
+      .record(identifier, z.boolean())
+      .refine((topics) => Object.keys(topics).length <= 100, 'at most 100 topics at once')
+      .optional(),
+    channelOrder: z
+      .array(channel)
+      .min(1)
+      .max(channels.length)
+      .superRefine((order, ctx) => {
+        order.forEach((value, index) => {
+          if (order.indexOf(value) !== index)
+            ctx.addIssue({ code: 'custom', path: [index], message: `${value} is already in the order` });
+        });
+      })
+      .nullable()
+      .optional(),
+    quietHours: quietHours.nullable().optional(),
+    timeZone: timeZone.nullable().optional(),
+    locale: locale.nullable().optional(),
+  })
+  .strict();
+
+export type PreferencesBody = z.infer<typeof preferencesBody>;
+
+/** Body of `PUT /v1/topics/:id`. */
+export const topicBody = z
+  .object({
+    name: z.string().trim().min(1).max(200).optional(),
+    transactional: z.boolean(),
+  })
+  .strict();
+
+/** Query of `GET /v1/suppressions`. */
+export const suppressionsQuery = z.object({
+  channel: channel.optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+/** Body of `POST /v1/suppressions`: an operator's manual entry. */
+export const suppressionBody = z.discriminatedUnion('channel', [
+  z.object({ channel: z.literal('email'), address: z.email().max(254) }).strict(),
+  z.object({ channel: z.enum(['sms', 'voice']), address: phoneNumber }).strict(),
+]);
+
+/** Query of `GET /v1/consumers/:id/messages`. */
+export const messageHistoryQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+/** Most events one delivery webhook request may carry. */
+export const MAX_WEBHOOK_EVENTS = 100;
+
+const reportedAt = z.iso.datetime({ offset: true }).optional();
+
+/** One email delivery event, as an email provider's webhook adapter reports it. */
+export const emailEvent = z
+  .object({
+    type: z.enum(['delivered', 'bounce', 'complaint']),
+    /** The Message-ID the message was sent with (with or without angle brackets). */
+    messageId: z.string().trim().min(1).max(998).optional(),
+    email: z.email().max(254).optional(),
+    bounceType: z.enum(['hard', 'soft']).optional(),
+    at: reportedAt,
+  })
+  .strict()
+  .superRefine((event, ctx) => {
+    if (event.type === 'bounce' && !event.bounceType)
+      ctx.addIssue({ code: 'custom', path: ['bounceType'], message: 'required for a bounce: hard or soft' });
+    if (event.type !== 'bounce' && event.bounceType)
+      ctx.addIssue({ code: 'custom', path: ['bounceType'], message: 'only for a bounce' });
+    if (!event.messageId && !event.email)
+      ctx.addIssue({ code: 'custom', path: ['messageId'], message: 'give messageId, email or both' });
+  });
+
+export type EmailEvent = z.infer<typeof emailEvent>;
+
+/** Body of `POST /webhooks/email/events`. */
+export const emailEventsBody = z
+  .object({ events: z.array(emailEvent).min(1).max(MAX_WEBHOOK_EVENTS) })
+  .strict();
+
+/** One letter status event from the print provider. */
+export const printEvent = z
+  .object({
+    /** The provider's letter id (`LT…`), as returned when the letter was accepted. */
+    letterId: z.string().trim().min(1).max(200),
+    status: z.enum(['mailed', 'returned']),
+    reason: z.string().trim().min(1).max(500).optional(),
+    at: reportedAt,
+  })
+  .strict();
+
+export type PrintEvent = z.infer<typeof printEvent>;
+
+/** Body of `POST /webhooks/print/status`. */
+export const printEventsBody = z
+  .object({ events: z.array(printEvent).min(1).max(MAX_WEBHOOK_EVENTS) })
   .strict();
 
 /** Body of `POST /v1/events`. */
@@ -49,5 +213,5 @@ export const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(100),
   consumerId: identifier.optional(),
   journeyId: identifier.optional(),
-  channel: z.enum(['email', 'sms']).optional(),
+  channel: channel.optional(),
 });

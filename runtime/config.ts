@@ -201,8 +201,8 @@ export function parseFrequencyCaps(value: string, problems: string[]): Frequency
     .filter(Boolean)) {
     const match = /^([a-z]+)\s*=\s*(\d+)\s*\/\s*(\d+)\s*([mhd])$/.exec(part);
     const channel = match?.[1] ?? '';
-    if (!match || (channel !== 'all' && !isChannel(channel))) {
-      problems.push(`FREQUENCY_CAPS: '${part}' must look like all=5/7d or sms=2/24h (channel or all, m/h/d)`);
+    if (!match || (channel !== 'all' && !isChannel(channel)) || Number(match[2]) < 1 || Number(match[3]) < 1) {
+      problems.push(`FREQUENCY_CAPS: '${part}' must look like all=5/7d or sms=2/24h (channel or all = limit of at least 1 / window in m, h or d)`);
       continue;
     }
     caps.push({

@@ -10,7 +10,7 @@ import { createActivities } from '../activities';
 import { closeChannels, createChannels } from '../activities/channels';
 import { createConfiguredApp } from '../api/app';
 import { listen } from '../api/server';
-import { createJourneyWorker } from '../workers/worker';
+import { createJourneyWorkers } from '../workers/worker';
 import type { Config } from './config';
 import { createDb, type Db, migrateLatest } from './db';
 import { startEmbeddedPostgres } from './embedded-postgres';
@@ -93,21 +93,26 @@ export async function startStack(config: Config, log: Logger, options: StackOpti
 
     const workerConnection = await NativeConnection.connect({ address: temporalAddress });
     stops.push(() => workerConnection.close());
-    const worker = await createJourneyWorker({
+    const workers = await createJourneyWorkers({
       connection: workerConnection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      activities: createActivities({ db, channels, log }),
+      activities: createActivities({ db, channels, log, settings: config.channels }),
       workflowBundle: options.workflowBundle,
+      rateLimits: config.channels.rateLimits,
     });
-    const running = worker.run();
+    const worker = workers.main;
+    const running = workers.run();
     stops.push(async () => {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      workers.shutdown();
       await running;
     });
     log.info(
-      { taskQueue: config.temporal.taskQueue, email: channels.email.name, sms: channels.sms.name },
-      'worker running',
+      {
+        taskQueue: config.temporal.taskQueue,
+        providers: Object.fromEntries(Object.entries(channels).map(([channel, provider]) => [channel, provider.name])),
+      },
+      'workers running',
     );
 
     const connection = await Connection.connect({ address: temporalAddress });

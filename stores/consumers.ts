@@ -1,4 +1,5 @@
 /** Consumers and their contact points, in PostgreSQL. */
+import type { PostalAddress } from '../activities/channels/provider';
 import type { Db } from '../runtime/db';
 
 /** A consumer as stored. */
@@ -6,6 +7,8 @@ export interface Consumer {
   id: string;
   email: string | null;
   phone: string | null;
+  /** Where letters go (print channel); null when unknown. */
+  postalAddress: PostalAddress | null;
   attributes: Record<string, unknown>;
   createdAt: string;
   updatedAt: string;
@@ -15,6 +18,7 @@ export interface Consumer {
 export interface ConsumerPatch {
   email?: string | null;
   phone?: string | null;
+  postalAddress?: PostalAddress | null;
   attributes?: Record<string, unknown>;
 }
 
@@ -22,6 +26,7 @@ interface ConsumerRow {
   id: string;
   email: string | null;
   phone: string | null;
+  postal_address: PostalAddress | null;
   attributes: Record<string, unknown>;
   created_at: Date;
   updated_at: Date;
@@ -32,6 +37,7 @@ const toConsumer = (row: ConsumerRow): Consumer => ({
   id: row.id,
   email: row.email,
   phone: row.phone,
+  postalAddress: row.postal_address ?? null,
   attributes: row.attributes,
   createdAt: row.created_at.toISOString(),
   updatedAt: row.updated_at.toISOString(),
@@ -47,18 +53,29 @@ export async function upsertConsumer(
     id,
     email: patch.email ?? null,
     phone: patch.phone ?? null,
+    postal_address: patch.postalAddress ? JSON.stringify(patch.postalAddress) : null,
     attributes: JSON.stringify(patch.attributes ?? {}),
   };
   const merge: Record<string, unknown> = { updated_at: db.fn.now() };
   if (patch.email !== undefined) merge.email = patch.email;
   if (patch.phone !== undefined) merge.phone = patch.phone;
+  if (patch.postalAddress !== undefined) merge.postal_address = insert.postal_address;
   if (patch.attributes !== undefined) merge.attributes = insert.attributes;
   const rows: ConsumerRow[] = await db('consumers')
     .insert(insert)
     .onConflict('id')
     .merge(merge)
     // xmax = 0 only on a freshly inserted row: tells create from update in one statement.
-    .returning(['id', 'email', 'phone', 'attributes', 'created_at', 'updated_at', db.raw('(xmax = 0) as inserted')]);
+    .returning([
+      'id',
+      'email',
+      'phone',
+      'postal_address',
+      'attributes',
+      'created_at',
+      'updated_at',
+      db.raw('(xmax = 0) as inserted'),
+    ]);
   const row = rows[0];
   if (!row) throw new Error(`upsert of consumer ${id} returned no row`);
   return { consumer: toConsumer(row), created: row.inserted };

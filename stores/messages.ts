@@ -66,7 +66,17 @@ export interface MessageIdentity {
  * Records the intent to send (status `queued`) or, when the key exists, counts another attempt.
  * Returns the row as it now is, so a retry can see that the provider already accepted the message.
  */
-export async function beginAttempt(db: Db, message: MessageIdentity & { provider: string }): Promise<MessageRecord> {
+export async function beginAttempt(
+  db: Db,
+  message: MessageIdentity & {
+    provider: string;
+    workflowId?: string;
+    runId?: string;
+    journeyVersion?: number;
+    topic?: string;
+    attempt?: number;
+  },
+): Promise<MessageRecord> {
   const rows = (await db('messages')
     .insert({
       key: message.key,
@@ -75,11 +85,17 @@ export async function beginAttempt(db: Db, message: MessageIdentity & { provider
       step: message.step,
       channel: message.channel,
       provider: message.provider,
+      workflow_id: message.workflowId ?? null,
+      run_id: message.runId ?? null,
+      journey_version: message.journeyVersion ?? null,
+      topic: message.topic ?? null,
+      attempt: message.attempt ?? null,
       status: 'queued',
       attempts: 1,
     })
     .onConflict('key')
-    .merge({ attempts: db.raw('messages.attempts + 1'), updated_at: db.fn.now() })
+    // A reservation (frequency caps) made the row with 0 attempts; this is then the first.
+    .merge({ attempts: db.raw('messages.attempts + 1'), provider: message.provider, updated_at: db.fn.now() })
     .returning('*')) as MessageRow[];
   return toRecord(rows[0]!);
 }
@@ -88,12 +104,14 @@ export async function beginAttempt(db: Db, message: MessageIdentity & { provider
 export async function markSent(
   db: Db,
   key: string,
-  receipt: { provider: string; providerId: string; status: 'sent' | 'outbox' },
+  receipt: { provider: string; providerId: string; status: 'sent' | 'outbox'; cost?: number; currency?: string },
 ): Promise<MessageRecord> {
   const rows = (await db('messages')
     .where({ key })
     .update({
       status: receipt.status,
+      cost: receipt.cost ?? null,
+      currency: receipt.currency ?? null,
       provider: receipt.provider,
       provider_id: receipt.providerId,
       error_type: null,

@@ -5,7 +5,7 @@ import { closeChannels, createChannels } from '../activities/channels';
 import { loadConfig } from '../runtime/config';
 import { createDb } from '../runtime/db';
 import { createLogger, installTemporalLogging } from '../runtime/logger';
-import { createJourneyWorker } from './worker';
+import { createJourneyWorkers } from './worker';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -16,17 +16,22 @@ async function main(): Promise<void> {
   const channels = createChannels(config, db);
   const connection = await NativeConnection.connect({ address: config.temporal.address ?? 'localhost:7233' });
   try {
-    const worker = await createJourneyWorker({
+    const workers = await createJourneyWorkers({
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      activities: createActivities({ db, channels, log }),
+      activities: createActivities({ db, channels, log, settings: config.channels }),
+      rateLimits: config.channels.rateLimits,
     });
     log.info(
-      { taskQueue: config.temporal.taskQueue, email: channels.email.name, sms: channels.sms.name },
-      'worker running',
+      {
+        taskQueue: config.temporal.taskQueue,
+        providers: Object.fromEntries(Object.entries(channels).map(([channel, provider]) => [channel, provider.name])),
+        rateLimits: config.channels.rateLimits,
+      },
+      'workers running',
     );
-    await worker.run();
+    await workers.run();
   } finally {
     await connection.close();
     await closeChannels(channels);

@@ -1,8 +1,12 @@
-/** The journey worker: hosts the workflows and the activities on one task queue. */
+/**
+ * The journey workers: one hosts the workflows and every activity but sends on the main task queue;
+ * each channel's sends run on their own task queue, so each channel has its own provider rate limit.
+ */
 import { type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Activities } from '../activities';
+import { type Channel, channels, channelTaskQueue } from '../workflows/definitions';
 
-/** Options of {@link createJourneyWorker}. */
+/** Options of {@link createJourneyWorkers}. */
 export interface JourneyWorkerOptions {
   connection: NativeConnection;
   namespace: string;
@@ -10,19 +14,66 @@ export interface JourneyWorkerOptions {
   activities: Activities;
   /** A prebuilt bundle (tests build it once); by default the worker bundles `workflows/` itself. */
   workflowBundle?: WorkflowBundleOption;
+  /** Sends per second per channel, across all workers of the task queue (Temporal enforces it). */
+  rateLimits?: Partial<Record<Channel, number>>;
 }
 
-/** Creates (does not run) the worker. */
-export async function createJourneyWorker(options: JourneyWorkerOptions): Promise<Worker> {
-  return Worker.create({
+/** The workers of one process, run and stopped together. */
+export interface JourneyWorkers {
+  /** The workflow worker (main task queue). */
+  main: Worker;
+  all: Worker[];
+  /** Runs every worker until all have stopped (one failing shuts the others down). */
+  run(): Promise<void>;
+  shutdown(): void;
+}
+
+/** Creates (does not run) the main worker and one send worker per channel. */
+export async function createJourneyWorkers(options: JourneyWorkerOptions): Promise<JourneyWorkers> {
+  const common = {
     connection: options.connection,
     namespace: options.namespace,
+    // The runtime already shuts workers down on SIGINT/SIGTERM; give in-flight sends time to finish.
+    shutdownGraceTime: '10 seconds',
+  } as const;
+  const main = await Worker.create({
+    ...common,
     taskQueue: options.taskQueue,
     activities: options.activities,
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),
-    // The runtime already shuts workers down on SIGINT/SIGTERM; give in-flight sends time to finish.
-    shutdownGraceTime: '10 seconds',
   });
+  const senders = await Promise.all(
+    channels.map((channel) =>
+      Worker.create({
+        ...common,
+        taskQueue: channelTaskQueue(options.taskQueue, channel),
+        activities: { sendMessage: options.activities.sendMessage },
+        maxTaskQueueActivitiesPerSecond: options.rateLimits?.[channel],
+      }),
+    ),
+  );
+  const all = [main, ...senders];
+  const shutdown = () => {
+    for (const worker of all) if (worker.getState() === 'RUNNING') worker.shutdown();
+  };
+  return {
+    main,
+    all,
+    shutdown,
+    async run() {
+      const results = await Promise.allSettled(
+        all.map(async (worker) => {
+          try {
+            await worker.run();
+          } finally {
+            shutdown();
+          }
+        }),
+      );
+      const failed = results.find((result) => result.status === 'rejected');
+      if (failed) throw failed.reason;
+    },
+  };
 }

@@ -59,6 +59,8 @@ export const webhookProfile: ActivityOptions = {
 };
 
 export const profiles = proxyActivities<Activities>(lookupProfile);
+/** Channel decisions read our own PostgreSQL like lookups. */
+export const decisions = proxyActivities<Activities>(lookupProfile);
 export const webhooks = proxyActivities<Activities>(webhookProfile);
 export const sends = proxyActivities<Activities>(sendProfile);
 export const records = proxyActivities<Activities>(recordProfile);

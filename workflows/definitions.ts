@@ -136,6 +136,11 @@ export const FailureType = {
   unknownTemplate: 'UnknownTemplate',
 } as const;
 
+/** The task queue of one channel's sends: its own queue, so each channel has its own rate limit. */
+export function channelTaskQueue(taskQueue: string, channel: Channel): string {
+  return `${taskQueue}.${channel}`;
+}
+
 /** Builds the workflow id of a consumer's run of a journey, so `signalWithStart` finds the open run. */
 export function journeyWorkflowId(journeyId: string, consumerId: string): string {
   return `journey:${journeyId}:${consumerId}`;

@@ -8,6 +8,8 @@ import {
   isCancellation,
   continueAsNew,
   defineSignal,
+  patched,
+  proxyActivities,
   setHandler,
   sleep,
   upsertSearchAttributes,
@@ -15,11 +17,25 @@ import {
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
-import type { ConsumerProfile, WebhookResult } from '../activities';
-import { computations, profiles, records, sendProfile, sends, webhooks as webhookCalls } from './activity-profiles';
+import type { Activities, ConsumerProfile, WebhookResult } from '../activities';
+import {
+  computations,
+  decisions,
+  profiles,
+  records,
+  sendProfile,
+  sends,
+  webhooks as webhookCalls,
+} from './activity-profiles';
 import { evaluate, readPath } from './conditions';
 import {
+  type Channel,
   channels as allChannels,
+  channelTaskQueue,
+  deliverySignal,
+  type DeliveryReport,
+  type DropReason,
+  FailureType,
   eventSignal,
   type JourneyEvent,
   type JourneyState,
@@ -29,6 +45,26 @@ import {
 } from './definitions';
 import { describeFailure } from './failures';
 import type { EventMatch, JourneyVersion, SendStep, Step } from './journey-definition';
+
+/**
+ * Patch of the omni-channel interpreter: send steps decide their channel through an activity (preferences,
+ * quiet hours, caps), send on the channel's own task queue, may fall back on delivery reports, and the run
+ * records its progress for analytics. Runs whose history predates it keep the earlier behaviour.
+ */
+export const OMNI_CHANNEL_PATCH = 'omni-channel-v1';
+
+/** The failure type a skipped send is recorded with, from why its channels were dropped. */
+function skipReason(reasons: DropReason[]): string {
+  const relevant = new Set(reasons.filter((r) => r !== 'no-template' && r !== 'already-tried'));
+  if (relevant.has('frequency-cap')) return 'FrequencyCapped';
+  if (relevant.size === 1 && relevant.has('no-contact-point')) return FailureType.noContactPoint;
+  const optOuts: DropReason[] = ['channel-opted-out', 'topic-opted-out', 'suppressed', 'no-contact-point'];
+  if (relevant.size > 0 && [...relevant].every((r) => optOuts.includes(r))) return FailureType.optedOut;
+  return 'NoEligibleChannel';
+}
+
+/** Channel decisions kept in the run state (the oldest are dropped first). */
+const DECISIONS_KEPT = 50;
 
 /** Pauses (true) or resumes (false) a run: a paused run holds before its next send. */
 export const pauseSignal = defineSignal<[boolean]>('pause');
@@ -44,6 +80,8 @@ export interface CarriedRun {
   visits: Record<string, number>;
   startedAt: string;
   paused: boolean;
+  /** How many entries of `state.steps` the analytics records already hold. */
+  recordedSteps?: number;
 }
 
 /** Input of {@link journeyWorkflow}; the triggering event arrives as the first `event` signal. */
@@ -106,7 +144,19 @@ export async function journeyWorkflow(input: JourneyRunInput): Promise<JourneySt
   let ending: { status: JourneyState['status']; outcome: string } | undefined;
   const ended = () => ending !== undefined;
 
+  let recordedSteps = carried?.recordedSteps ?? 0;
+  /** Delivery reports by message key, from provider webhooks. */
+  const deliveries = new Map<string, DeliveryReport>();
+
   setHandler(stateQuery, () => state);
+  setHandler(deliverySignal, (report) => {
+    deliveries.set(report.key, report);
+    const message = state.messages.find((m) => m.key === report.key);
+    if (message) {
+      message.status = report.status;
+      message.detail = report.detail;
+    }
+  });
   setHandler(pauseSignal, (value) => {
     paused = value;
   });
@@ -160,10 +210,47 @@ export async function journeyWorkflow(input: JourneyRunInput): Promise<JourneySt
     return state;
   };
 
+  /**
+   * Records the run and the steps it entered since the last call in PostgreSQL for analytics; called
+   * before the run waits and when it ends, so counts are current without one activity per step.
+   */
+  const recordProgress = async (): Promise<void> => {
+    if (!patched(OMNI_CHANNEL_PATCH)) return;
+    const count: Record<string, number> = {};
+    const entered = state.steps.map((step) => ({
+      stepId: step.id,
+      visit: (count[step.id] = (count[step.id] ?? 0) + 1),
+      enteredAt: step.startedAt,
+    }));
+    const ended = state.status !== 'running';
+    const end = ended ? state.steps[state.steps.length - 1] : undefined;
+    await records.recordJourneyProgress.executeWithOptions({ summary: 'record progress' }, [
+      {
+        workflowId: workflowInfo().workflowId,
+        runId: workflowInfo().firstExecutionRunId,
+        journeyId: definition.id,
+        journeyVersion: version,
+        consumerId: input.consumerId,
+        enteredAt: startedAt,
+        status: state.status,
+        outcome: end?.outcome,
+        endedAt: end?.endedAt,
+        steps: entered.slice(recordedSteps).filter((step) => step.stepId !== 'end'),
+      },
+    ]);
+    recordedSteps = state.steps.length;
+  };
+  /** Ends the run and records the end. */
+  const end = async (status: JourneyState['status'], outcome: string): Promise<JourneyState> => {
+    finish(status, outcome);
+    await recordProgress();
+    return state;
+  };
+
   if (!carried) {
     await condition(() => data.trigger !== undefined);
     const profile: ConsumerProfile | undefined = await lookup();
-    if (!profile) return finish('failed', state.failure?.type ?? 'lookup failed');
+    if (!profile) return end('failed', state.failure?.type ?? 'lookup failed');
     if (definition.trigger.consumerFilter && !evaluate(definition.trigger.consumerFilter, data)) {
       return finish('completed', 'consumer does not match the entry filter');
     }
@@ -191,6 +278,7 @@ export async function journeyWorkflow(input: JourneyRunInput): Promise<JourneySt
     summary: string,
     until: () => boolean = () => false,
   ): Promise<boolean> => {
+    await recordProgress();
     state.pendingWait = {
       step: step.id,
       until: new Date(Date.now() + msToNumber(duration)).toISOString(),
@@ -204,23 +292,34 @@ export async function journeyWorkflow(input: JourneyRunInput): Promise<JourneySt
   let stepId: string | undefined = carried?.stepId ?? definition.start;
   while (stepId !== undefined && !ended()) {
     if (workflowInfo().continueAsNewSuggested) {
+      await recordProgress();
       await continueAsNew<typeof journeyWorkflow>({
         journey: input.journey,
         consumerId: input.consumerId,
-        carried: { stepId, state, data, seenEventIds: [...seen].slice(-SEEN_LIMIT), inbox, visits, startedAt, paused },
+        carried: {
+          stepId,
+          state,
+          data,
+          seenEventIds: [...seen].slice(-SEEN_LIMIT),
+          inbox,
+          visits,
+          startedAt,
+          paused,
+          recordedSteps,
+        },
       });
     }
     const step = steps.get(stepId);
     if (!step) {
       state.failure = { step: stepId, type: 'UnknownStep', message: `No step ${stepId} in version ${version}` };
-      return finish('failed', 'UnknownStep');
+      return end('failed', 'UnknownStep');
     }
     visits[step.id] = (visits[step.id] ?? 0) + 1;
     enter(step);
     stepId = await run(step);
   }
-  if (ending) return finish(ending.status, ending.outcome);
-  return finish('completed', 'journey finished');
+  if (ending) return end(ending.status, ending.outcome);
+  return end('completed', 'journey finished');
 
   async function lookup(): Promise<ConsumerProfile | undefined> {
     try {
@@ -243,7 +342,8 @@ export async function journeyWorkflow(input: JourneyRunInput): Promise<JourneySt
       case 'send':
         if (paused) await condition(() => !paused || ended());
         if (ended()) return undefined;
-        await send(step);
+        if (patched(OMNI_CHANNEL_PATCH)) await sendOmniChannel(step);
+        else await send(step);
         return step.next;
       case 'wait':
         await waitFor(step, step.duration, `${label}: wait ${step.duration}`);
@@ -390,5 +490,162 @@ export async function journeyWorkflow(input: JourneyRunInput): Promise<JourneySt
     }
     state.messages.push(message);
     leave(message.status === 'failed' ? `failed: ${message.errorType}` : `${channel} ${message.status}`);
+  }
+
+  /**
+   * A send step with channel decisions: decide (waiting out quiet hours or a full frequency cap when the
+   * decision says so), send on the channel's task queue, and with a fallback wait for the delivery report,
+   * moving to the next eligible channel on failure or timeout.
+   */
+  async function sendOmniChannel(step: SendStep): Promise<void> {
+    const label = step.name ?? step.id;
+    const base = `${workflowInfo().workflowId}/${workflowInfo().firstExecutionRunId}/${step.id}/${visits[step.id] ?? 1}`;
+    const templates = allChannels.filter((channel) => step.templates[channel] !== undefined);
+    const tried: Channel[] = [];
+    const outcomes: string[] = [];
+    for (let attempt = 1; !ended(); attempt++) {
+      const key = `${base}/${attempt}`;
+      const identity = { key, step: step.id, consumerId: input.consumerId, journeyId: definition.id };
+      let decision;
+      for (;;) {
+        decision = await decisions.decideChannel.executeWithOptions(
+          { summary: `${label}: choose channel (attempt ${attempt})` },
+          [
+            {
+              key,
+              workflowId: workflowInfo().workflowId,
+              runId: workflowInfo().firstExecutionRunId,
+              consumerId: input.consumerId,
+              journeyId: definition.id,
+              journeyVersion: version,
+              topic: definition.topic,
+              step: step.id,
+              attempt,
+              channels: step.channels,
+              journeyChannels: definition.channels,
+              templates,
+              exclude: tried,
+              quietHours: step.quietHours ?? 'respect',
+              onFrequencyCap: step.onFrequencyCap ?? 'skip',
+              now: new Date().toISOString(),
+            },
+          ],
+        );
+        const { locale: _locale, ...recorded } = decision;
+        state.decisions = [
+          ...(state.decisions ?? []),
+          { step: step.id, attempt, at: new Date().toISOString(), ...recorded },
+        ].slice(-DECISIONS_KEPT);
+        if (!decision.deferredUntil) break;
+        const waitMs = Date.parse(decision.deferredUntil) - Date.now();
+        await waitFor(
+          step,
+          Math.max(waitMs, 1000),
+          `${label}: ${decision.deferredFor} until ${decision.deferredUntil}`,
+        );
+        if (ended()) return;
+        if (paused) await condition(() => !paused || ended());
+        if (ended()) return;
+      }
+      const channel = decision.channel;
+      if (!channel) {
+        if (attempt === 1) {
+          const reason = skipReason(decision.dropped.map((d) => d.reason));
+          const recordAs = decision.order[0] ?? 'email';
+          await records.recordMessageOutcome.executeWithOptions({ summary: `${label}: record skipped send` }, [
+            { ...identity, channel: recordAs, status: 'skipped', errorType: reason },
+          ]);
+          state.messages.push({
+            key,
+            step: step.id,
+            channel: recordAs,
+            status: 'skipped',
+            errorType: reason,
+            at: new Date().toISOString(),
+          });
+          leave(`skipped: ${reason}`);
+        } else {
+          leave(`${outcomes.join(', ')}; no channel left`);
+        }
+        return;
+      }
+      tried.push(channel);
+      const template = step.templates[channel];
+      if (!template) throw new Error(`decision chose ${channel} without a template`); // the decision filters these
+      const channelSends = proxyActivities<Activities>({
+        ...sendProfile,
+        taskQueue: channelTaskQueue(workflowInfo().taskQueue, channel),
+      });
+      let message: MessageSummary;
+      try {
+        const result = await channelSends.sendMessage.executeWithOptions(
+          { summary: `send ${channel}: ${definition.id}/${step.id} (attempt ${attempt})` },
+          [
+            {
+              ...identity,
+              channel,
+              template,
+              context: data,
+              workflowId: workflowInfo().workflowId,
+              runId: workflowInfo().firstExecutionRunId,
+              journeyVersion: version,
+              topic: definition.topic,
+              attempt,
+              locale: decision.locale,
+            },
+          ],
+        );
+        message = {
+          key,
+          step: step.id,
+          channel,
+          status: result.status,
+          provider: result.provider,
+          providerId: result.providerId,
+          at: result.at,
+        };
+      } catch (err) {
+        if (isCancellation(err)) throw err; // a cancelled run ends as cancelled, not as a failed step
+        const failure = describeFailure(step.id, err);
+        message = {
+          key,
+          step: step.id,
+          channel,
+          status: 'failed',
+          errorType: failure.type,
+          at: new Date().toISOString(),
+        };
+        await records.recordMessageOutcome.executeWithOptions({ summary: `record ${channel} failure` }, [
+          { ...identity, channel, status: 'failed', errorType: failure.type, errorMessage: failure.message },
+        ]);
+      }
+      // A delivery report may have arrived while the send activity was completing.
+      const early = deliveries.get(key);
+      if (early) {
+        message.status = early.status;
+        message.detail = early.detail;
+      }
+      state.messages.push(message);
+      if (message.status === 'failed') {
+        outcomes.push(`${channel} failed: ${message.errorType ?? message.detail ?? 'unknown'}`);
+        if (step.fallback) continue;
+        leave(`failed: ${message.errorType}`);
+        return;
+      }
+      if (!step.fallback) {
+        leave(`${channel} ${message.status}`);
+        return;
+      }
+      const within = step.fallback.deliveredWithin;
+      await waitFor(step, within, `${label}: wait up to ${within} for ${channel} delivery`, () => deliveries.has(key));
+      const report = deliveries.get(key);
+      if (report?.status === 'delivered') {
+        leave(outcomes.length ? `${outcomes.join(', ')}; ${channel} delivered` : `${channel} delivered`);
+        return;
+      }
+      outcomes.push(
+        `${channel} ${report ? `${report.status}${report.detail ? ` (${report.detail})` : ''}` : `not delivered within ${within}`}`,
+      );
+    }
   }
 }

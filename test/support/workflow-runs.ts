@@ -5,27 +5,38 @@ import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
+import { createJourneyWorkers } from '../../workers/worker';
 import type { Activities } from '../../activities';
 import { type JourneyState, stateQuery } from '../../workflows/definitions';
 import { workflowBundle } from './resources';
 
 const historiesDir = path.join(__dirname, '..', 'replay', 'histories');
 
-/** Runs a fresh worker (a worker runs `runUntil` once) with `activities` until `fn` settles. */
+/**
+ * Runs fresh workers (a worker runs once) with `activities` until `fn` settles: the workflow worker and
+ * the channel send workers, as the service runs them.
+ */
 export async function withWorker<T>(
   env: TestWorkflowEnvironment,
   taskQueue: string,
   activities: Activities,
   fn: () => Promise<T>,
 ): Promise<T> {
-  const worker = await Worker.create({
+  const workers = await createJourneyWorkers({
     connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
     taskQueue,
-    workflowBundle: await workflowBundle(),
     activities,
+    workflowBundle: await workflowBundle(),
   });
-  return worker.runUntil(fn);
+  const senders = workers.all.filter((worker) => worker !== workers.main);
+  const running = senders.map((worker) => worker.run());
+  try {
+    return await workers.main.runUntil(fn);
+  } finally {
+    for (const worker of senders) if (worker.getState() === 'RUNNING') worker.shutdown();
+    await Promise.allSettled(running);
+  }
 }
 
 /** Polls the state query until `predicate` holds (the worker runs in the background meanwhile). */

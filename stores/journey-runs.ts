@@ -1,0 +1,71 @@
+/** Run records: one row per journey run and one per step it entered, the facts journey analytics count. */
+import type { Db } from '../runtime/db';
+import type { JourneyStatus } from '../workflows/definitions';
+
+/** A step a run entered; a step entered again in a loop has the next `visit` number (1, 2, ...). */
+export interface StepVisit {
+  stepId: string;
+  visit: number;
+  /** ISO-8601 time the run entered the step. */
+  enteredAt: string;
+}
+
+/** What a run reports about itself: its identity, where it is, and the steps entered since the last report. */
+export interface RunProgress {
+  workflowId: string;
+  runId: string;
+  journeyId: string;
+  journeyVersion: number;
+  consumerId: string;
+  /** ISO-8601 time the run entered the journey. */
+  enteredAt: string;
+  status: JourneyStatus;
+  /** How the run ended (e.g. the goal event or exit step), for ended runs. */
+  outcome?: string;
+  /** ISO-8601 time the run ended; ignored while `running`. @default the database's now() for an ended run */
+  endedAt?: string;
+  steps: StepVisit[];
+}
+
+/**
+ * Records a run and the step visits it reports, in one transaction. Safe to repeat (the Temporal activity
+ * calling it may be retried): the run row is upserted, visits already recorded are left as they are, and a
+ * run that has ended keeps its first end (status, outcome, time); it never goes back to `running`.
+ */
+export async function recordRunProgress(db: Db, progress: RunProgress): Promise<void> {
+  const ended = progress.status !== 'running';
+  // `journey_runs.<column>` is the stored row, `excluded.<column>` the reported one.
+  const whileRunning = (column: string) =>
+    db.raw(`case when journey_runs.status = 'running' then excluded.?? else journey_runs.?? end`, [column, column]);
+  await db.transaction(async (tx) => {
+    await tx('journey_runs')
+      .insert({
+        workflow_id: progress.workflowId,
+        run_id: progress.runId,
+        journey_id: progress.journeyId,
+        journey_version: progress.journeyVersion,
+        consumer_id: progress.consumerId,
+        status: progress.status,
+        outcome: ended ? (progress.outcome ?? null) : null,
+        entered_at: progress.enteredAt,
+        ended_at: ended ? (progress.endedAt ?? tx.fn.now()) : null,
+      })
+      .onConflict(['workflow_id', 'run_id'])
+      .merge({ status: whileRunning('status'), outcome: whileRunning('outcome'), ended_at: whileRunning('ended_at') });
+    if (progress.steps.length === 0) return;
+    await tx('journey_step_visits')
+      .insert(
+        progress.steps.map((step) => ({
+          workflow_id: progress.workflowId,
+          run_id: progress.runId,
+          journey_id: progress.journeyId,
+          journey_version: progress.journeyVersion,
+          step_id: step.stepId,
+          visit: step.visit,
+          entered_at: step.enteredAt,
+        })),
+      )
+      .onConflict(['workflow_id', 'run_id', 'step_id', 'visit'])
+      .ignore();
+  });
+}
