@@ -64,7 +64,8 @@ export function channelOrder(
   const base = request.journeyChannels?.default ?? [...allChannels];
   const complete = (first: Channel[]) => [...first, ...base.filter((c) => !first.includes(c))];
   if (preferences.channelOrder?.length) return { order: complete(preferences.channelOrder), orderFrom: 'consumer' };
-  const persona = typeof attributes.persona === 'string' ? request.journeyChannels?.personas?.[attributes.persona] : undefined;
+  const persona =
+    typeof attributes.persona === 'string' ? request.journeyChannels?.personas?.[attributes.persona] : undefined;
   if (persona) return { order: complete(persona), orderFrom: 'persona' };
   return { order: base, orderFrom: request.journeyChannels?.default ? 'journey' : 'default' };
 }

@@ -15,6 +15,9 @@ import { journeysRoutes } from './journeys-routes';
 import { seedJourneys } from './seed-journeys';
 import { docsRoutes } from './openapi';
 import { consumerBody, eventBatch, eventBody, type EventBody, identifier, listQuery } from './schemas';
+import { analyticsRoutes } from './analytics-routes';
+import { preferencesRoutes } from './preferences-routes';
+import { unsubscribeRoutes, webhooksRoutes } from './webhooks-routes';
 
 /** What the API needs. */
 export interface AppDeps {
@@ -31,6 +34,8 @@ export interface AppDeps {
    * @default 10000
    */
   temporalTimeoutMs?: number;
+  /** Twilio credentials (signature checks), callback base URL, unsubscribe secret, cost currency. */
+  config: Pick<Config, 'twilio' | 'channels'>;
 }
 
 /** Builds the express app. */
@@ -42,6 +47,7 @@ export function createApp({
   bodyLimit = '100kb',
   router,
   temporalTimeoutMs = 10_000,
+  config,
 }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -57,6 +63,9 @@ export function createApp({
   });
 
   app.use(docsRoutes());
+  // Provider callbacks: Twilio's are form-encoded and signed; email and print events need an API key.
+  app.use('/webhooks', webhooksRoutes({ db, client, log, config, apiKeys, bodyLimit }));
+  app.use(unsubscribeRoutes({ db, config, log }));
 
   const v1 = express.Router();
   v1.use(requireApiKey(apiKeys));
@@ -115,6 +124,8 @@ export function createApp({
   });
 
   v1.use(journeysRoutes({ db, client, router, log }));
+  v1.use(preferencesRoutes({ db, log }));
+  v1.use(analyticsRoutes({ db, currency: config.channels.currency }));
 
   v1.get('/runs/:workflowId', async (req, res) => {
     const workflowId = req.params.workflowId ?? '';
@@ -214,6 +225,7 @@ export async function createConfiguredApp(
     log,
     apiKeys: config.api.keys,
     bodyLimit: config.api.bodyLimit,
+    config,
   });
   return { app, router };
 }

@@ -7,6 +7,9 @@ import express, { type Router } from 'express';
 import { z } from 'zod';
 import { journeyDefinitionSchema } from './journey-schema';
 import { consumerBody, eventBatch, eventBody, MAX_EVENT_BATCH } from './schemas';
+import { analyticsPaths } from './analytics-routes';
+import { preferencesPaths } from './preferences-routes';
+import { webhooksPaths } from './webhooks-routes';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -114,8 +117,22 @@ export function openApiDocument(): JsonSchema {
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],
-    tags: [{ name: 'events' }, { name: 'consumers' }, { name: 'journeys' }, { name: 'runs' }, { name: 'messages' }],
+    tags: [
+      { name: 'events' },
+      { name: 'consumers' },
+      { name: 'preferences' },
+      { name: 'topics' },
+      { name: 'suppressions' },
+      { name: 'journeys' },
+      { name: 'analytics' },
+      { name: 'runs' },
+      { name: 'messages' },
+      { name: 'webhooks' },
+    ],
     paths: {
+      ...preferencesPaths,
+      ...analyticsPaths,
+      ...webhooksPaths,
       '/v1/events': {
         post: {
           tags: ['events'],

@@ -15,6 +15,7 @@ import { NotFoundError, parseInput } from './errors';
 import {
   channel,
   identifier,
+  inlineSchema,
   messageHistoryQuery,
   preferencesBody,
   suppressionBody,
@@ -98,12 +99,6 @@ export function preferencesRoutes({ db, log }: { db: Db; log: Logger }): Router 
 
 type JsonSchema = Record<string, unknown>;
 
-/** A zod schema as an inline OpenAPI 3.1 schema (the request's shape, before transforms). */
-export function inlineSchema(schema: z.ZodType): JsonSchema {
-  const { $schema: _schema, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
-  return rest;
-}
-
 const errorRef = { content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
 const errors = (...statuses: number[]) =>
   Object.fromEntries(statuses.map((status) => [String(status), { description: 'Error', ...errorRef }]));
@@ -176,10 +171,7 @@ export const preferencesPaths: Record<string, JsonSchema> = {
     get: {
       tags: ['suppressions'],
       summary: 'Suppressed addresses, newest first (contact details)',
-      parameters: [
-        { name: 'channel', in: 'query', schema: inlineSchema(channel) },
-        limitParam(500, 100),
-      ],
+      parameters: [{ name: 'channel', in: 'query', schema: inlineSchema(channel) }, limitParam(500, 100)],
       responses: { '200': ok('Suppressions'), ...errors(400, 401) },
     },
     post: {

@@ -22,10 +22,10 @@ export const channel = z.enum(channels);
 
 const regionNames = new Intl.DisplayNames(['en'], { type: 'region' });
 
-/** ISO 3166-1 alpha-2 country code, upper case (`US`, `GB`); ICU knows every assigned code. */
+/** ISO 3166-1 alpha-2 country code, upper case (`US`, `GB`); ICU names every assigned code, echoes others. */
 export const countryCode = z
   .string()
-  .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 country code such as US')
+  .regex(/^[A-Z]{2}$/, { message: 'must be an ISO 3166-1 alpha-2 country code such as US', abort: true })
   .refine((code) => code !== 'ZZ' && regionNames.of(code) !== code, 'is not an assigned ISO 3166-1 country code');
 
 const addressText = (max: number) => z.string().trim().min(1).max(max);
@@ -71,10 +71,7 @@ function canonicalTimeZone(zone: string): string | undefined {
 export const locale = z
   .string()
   .max(35)
-  .regex(
-    /^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|\d{3}))?$/,
-    'must be a BCP-47 language tag such as es or es-MX',
-  )
+  .regex(/^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|\d{3}))?$/, 'must be a BCP-47 language tag such as es or es-MX')
   .transform((tag) => Intl.getCanonicalLocales(tag)[0] ?? tag);
 
 /** A time of day, `HH:MM` on a 24-hour clock. */
@@ -167,9 +164,7 @@ export const emailEvent = z
 export type EmailEvent = z.infer<typeof emailEvent>;
 
 /** Body of `POST /webhooks/email/events`. */
-export const emailEventsBody = z
-  .object({ events: z.array(emailEvent).min(1).max(MAX_WEBHOOK_EVENTS) })
-  .strict();
+export const emailEventsBody = z.object({ events: z.array(emailEvent).min(1).max(MAX_WEBHOOK_EVENTS) }).strict();
 
 /** One letter status event from the print provider. */
 export const printEvent = z
@@ -185,9 +180,7 @@ export const printEvent = z
 export type PrintEvent = z.infer<typeof printEvent>;
 
 /** Body of `POST /webhooks/print/status`. */
-export const printEventsBody = z
-  .object({ events: z.array(printEvent).min(1).max(MAX_WEBHOOK_EVENTS) })
-  .strict();
+export const printEventsBody = z.object({ events: z.array(printEvent).min(1).max(MAX_WEBHOOK_EVENTS) }).strict();
 
 /** Body of `POST /v1/events`. */
 export const eventBody = z
@@ -215,3 +208,9 @@ export const listQuery = z.object({
   journeyId: identifier.optional(),
   channel: channel.optional(),
 });
+
+/** A zod schema as an inline OpenAPI 3.1 schema (the request's shape, before transforms). */
+export function inlineSchema(schema: z.ZodType): Record<string, unknown> {
+  const { $schema: _schema, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
+  return rest;
+}

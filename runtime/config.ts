@@ -202,11 +202,13 @@ export function parseFrequencyCaps(value: string, problems: string[]): Frequency
     const match = /^([a-z]+)\s*=\s*(\d+)\s*\/\s*(\d+)\s*([mhd])$/.exec(part);
     const channel = match?.[1] ?? '';
     if (!match || (channel !== 'all' && !isChannel(channel)) || Number(match[2]) < 1 || Number(match[3]) < 1) {
-      problems.push(`FREQUENCY_CAPS: '${part}' must look like all=5/7d or sms=2/24h (channel or all = limit of at least 1 / window in m, h or d)`);
+      problems.push(
+        `FREQUENCY_CAPS: '${part}' must look like all=5/7d or sms=2/24h (channel or all = limit of at least 1 / window in m, h or d)`,
+      );
       continue;
     }
     caps.push({
-      channel: channel as Channel | 'all',
+      channel: channel,
       limit: Number(match[2]),
       windowMs: Number(match[3]) * (windowUnits[match[4] ?? 'd'] ?? 0),
       window: `${match[3]}${match[4]}`,

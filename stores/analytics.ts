@@ -156,7 +156,7 @@ export async function journeyAnalytics(db: Db, query: AnalyticsQuery): Promise<J
 }
 
 async function rows<T>(db: Db, sql: string, bindings: Knex.ValueDict): Promise<T[]> {
-  return ((await db.raw(sql, bindings)) as { rows: T[] }).rows;
+  return (await db.raw<{ rows: T[] }>(sql, bindings)).rows;
 }
 
 async function runFigures(db: Db, bindings: Bindings, versionFilter: string) {

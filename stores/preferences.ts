@@ -80,8 +80,7 @@ const toPreferences = (row: PreferencesRow): Preferences => ({
 /** Reads a consumer's preferences; the defaults when none were set (whether or not the consumer exists). */
 export async function getPreferences(db: Db, consumerId: string): Promise<Preferences> {
   const row = (await db('consumer_preferences').where({ consumer_id: consumerId }).first()) as
-    | PreferencesRow
-    | undefined;
+    PreferencesRow | undefined;
   return row ? toPreferences(row) : defaultPreferences(consumerId);
 }
 

@@ -92,9 +92,10 @@ export async function suppressedChannels(
     wanted.push(['voice', normaliseAddress('voice', contacts.phone)]);
   }
   if (wanted.length === 0) return new Map();
-  const rows = (await db('suppressions')
-    .select('channel', 'reason')
-    .whereIn(['channel', 'address'], wanted)) as Pick<SuppressionRow, 'channel' | 'reason'>[];
+  const rows = (await db('suppressions').select('channel', 'reason').whereIn(['channel', 'address'], wanted)) as Pick<
+    SuppressionRow,
+    'channel' | 'reason'
+  >[];
   return new Map(rows.map((row) => [row.channel, row.reason]));
 }
 

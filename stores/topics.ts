@@ -28,11 +28,11 @@ export async function upsertTopic(
 ): Promise<{ topic: Topic; created: boolean }> {
   const merge: Record<string, unknown> = { transactional: input.transactional, updated_at: db.fn.now() };
   if (input.name !== undefined) merge.name = input.name;
-  const rows = (await db('topics')
+  const rows: TopicRow[] = await db('topics')
     .insert({ id, name: input.name ?? null, transactional: input.transactional })
     .onConflict('id')
     .merge(merge)
-    .returning(['id', 'name', 'transactional', db.raw('(xmax = 0) as inserted')])) as TopicRow[];
+    .returning(['id', 'name', 'transactional', db.raw('(xmax = 0) as inserted')]);
   const row = rows[0];
   if (!row) throw new Error(`upsert of topic ${id} returned no row`);
   return { topic: toTopic(row), created: row.inserted === true };
@@ -40,7 +40,7 @@ export async function upsertTopic(
 
 /** Reads one topic, or undefined when it was never registered (treat it as not transactional). */
 export async function getTopic(db: Db, id: string): Promise<Topic | undefined> {
-  const row = (await db('topics').where({ id }).first('id', 'name', 'transactional')) as TopicRow | undefined;
+  const row = (await db('topics').where({ id }).first()) as TopicRow | undefined;
   return row && toTopic(row);
 }
 

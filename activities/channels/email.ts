@@ -25,7 +25,15 @@ export function createSmtpEmailProvider(options: { smtpUrl: string; from: string
           to: message.to,
           subject: message.subject ?? '',
           text: message.text,
+          html: message.html ?? textToHtml(message.text),
           messageId,
+          ...(message.unsubscribeUrl
+            ? {
+                // RFC 2369 link plus RFC 8058 one-click: mailbox providers POST `List-Unsubscribe=One-Click` to it.
+                list: { unsubscribe: message.unsubscribeUrl },
+                headers: { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
+              }
+            : {}),
         })) as { messageId?: string };
         return { provider: 'smtp', providerId: info.messageId ?? messageId, status: 'sent' };
       } catch (err) {
@@ -34,6 +42,20 @@ export function createSmtpEmailProvider(options: { smtpUrl: string; from: string
     },
     close: () => transport.close(),
   };
+}
+
+const htmlEscapes: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** The HTML part for a text-only message: escaped, blank lines as paragraphs, line breaks as <br>. */
+export function textToHtml(text: string): string {
+  const escape = (value: string) => value.replace(/[&<>"']/g, (c) => htmlEscapes[c] ?? c);
+  return text
+    .replace(/\r\n?/g, '\n')
+    .split(/\n[ \t]*\n+/)
+    .map((paragraph) => paragraph.trim())
+    .filter(Boolean)
+    .map((paragraph) => `<p>${paragraph.split('\n').map(escape).join('<br>\n')}</p>`)
+    .join('\n');
 }
 
 /** Permanent SMTP answers (5xx, refused envelope) become {@link PermanentSendError}; the rest is retried. */

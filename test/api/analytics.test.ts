@@ -254,7 +254,7 @@ describe('journey analytics', () => {
       const before = Date.now();
       const ended = run('ended-now', { journeyVersion: 1, enteredAt: '2020-01-01T00:00:00Z', status: 'completed' });
       await recordRunProgress(db, ended);
-      const row = (await db('journey_runs').where({ run_id: 'run-ended-now' }).first('ended_at')) as { ended_at: Date };
+      const row = await db('journey_runs').where({ run_id: 'run-ended-now' }).first<{ ended_at: Date }>('ended_at');
       assert.ok(row.ended_at.getTime() >= before - 5_000 && row.ended_at.getTime() <= Date.now() + 5_000);
     });
   });
@@ -355,7 +355,16 @@ describe('journey analytics', () => {
           { stepId: 'wait', runs: 1, visits: 1 },
         ],
         channels: [
-          { channel: 'sms', messages: 3, sent: 2, delivered: 1, failed: 2, skipped: 0, cost: 0.0166, deliveryRate: 0.5 },
+          {
+            channel: 'sms',
+            messages: 3,
+            sent: 2,
+            delivered: 1,
+            failed: 2,
+            skipped: 0,
+            cost: 0.0166,
+            deliveryRate: 0.5,
+          },
         ],
         daily: [day('2026-11-02', { entered: 1, converted: 2, sent: 2, delivered: 1, failed: 2, cost: 0.0166 })],
       });

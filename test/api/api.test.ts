@@ -1,3 +1,4 @@
+import { loadConfig } from '../../runtime/config';
 import assert from 'node:assert/strict';
 import { Client, Connection } from '@temporalio/client';
 import type { Express } from 'express';
@@ -31,6 +32,7 @@ describe('HTTP API', () => {
       log: pino({ level: 'silent' }),
       apiKeys: [KEY, 'test-key-2'],
       bodyLimit: '64kb',
+      config: loadConfig({}),
     });
   });
 
@@ -197,6 +199,7 @@ describe('HTTP API', () => {
       log: pino({ level: 'silent' }),
       apiKeys: [KEY],
       temporalTimeoutMs: 500,
+      config: loadConfig({}),
     });
     const res = await request(offline).post('/v1/events').set('authorization', `Bearer ${KEY}`).send(validEvent());
     assert.equal(res.status, 503);

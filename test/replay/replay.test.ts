@@ -37,16 +37,25 @@ describe('replay of recorded histories', function () {
     );
   });
 
-  it('has interpreter fixtures that cover every step type it runs', () => {
-    const covered = new Set<string>();
-    for (const file of fixtures.filter((f) => f.startsWith('journey-'))) {
-      const input = startInput(load(file)) as { journey: { definition: { steps: { type: string }[] } } };
-      for (const step of input.journey.definition.steps) covered.add(step.type);
+  // v1: histories from before the omni-channel patch; v2: with it (channel decisions, progress records).
+  for (const shape of ['journey-v1-', 'journey-v2-']) {
+    it(`has ${shape}* fixtures that cover every step type the interpreter runs`, () => {
+      const covered = new Set<string>();
+      for (const file of fixtures.filter((f) => f.startsWith(shape))) {
+        const input = startInput(load(file)) as { journey: { definition: { steps: { type: string }[] } } };
+        for (const step of input.journey.definition.steps) covered.add(step.type);
+      }
+      assert.deepEqual(
+        stepTypes.filter((type) => !covered.has(type)),
+        [],
+      );
+    });
+  }
+
+  it('has v2 fixtures of the omni-channel send shapes: fallback, quiet hours, skipped by caps', () => {
+    for (const name of ['journey-v2-fallback', 'journey-v2-quiet-hours', 'journey-v2-frequency-cap']) {
+      assert.ok(fixtures.includes(`${name}.json`), `missing ${name}.json`);
     }
-    assert.deepEqual(
-      stepTypes.filter((type) => !covered.has(type)),
-      [],
-    );
   });
 
   for (const file of fixtures) {

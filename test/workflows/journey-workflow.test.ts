@@ -105,6 +105,7 @@ describe('journeyWorkflow (the interpreter)', function () {
       const handle = await start(definition, consumer.id);
       const final = await handle.result();
       await recordFixture(handle, 'journey-v1-send-wait-exit');
+      await recordFixture(handle, 'journey-v2-send-wait-exit');
       return final;
     });
     assert.equal(result.status, 'completed');
@@ -146,6 +147,7 @@ describe('journeyWorkflow (the interpreter)', function () {
       await handle.signal(eventSignal, event(consumer.id, 'checkout.completed', { total: 250 }));
       const final = await handle.result();
       await recordFixture(handle, 'journey-v1-wait-for-event-branch');
+      await recordFixture(handle, 'journey-v2-wait-for-event-branch');
       return final;
     });
     assert.deepEqual(stepIds(result), ['wait-checkout', 'big', 'thanks', 'done', 'end']);
@@ -223,7 +225,10 @@ describe('journeyWorkflow (the interpreter)', function () {
         const final = await handle.result();
         assert.match(final.steps[0]?.outcome ?? '', /^path [12] \(draw 0\.\d{4}\)$/);
         taken.add(final.steps[1]!.id);
-        if (i === 0) await recordFixture(handle, 'journey-v1-random-split');
+        if (i === 0) {
+          await recordFixture(handle, 'journey-v1-random-split');
+          await recordFixture(handle, 'journey-v2-random-split');
+        }
       }
     });
     assert.deepEqual([...taken].sort(), ['a', 'b']);
@@ -246,6 +251,7 @@ describe('journeyWorkflow (the interpreter)', function () {
       const handle = await start(definition, consumer.id);
       const final = await handle.result();
       await recordFixture(handle, 'journey-v1-update-profile');
+      await recordFixture(handle, 'journey-v2-update-profile');
       return final;
     });
     assert.deepEqual(stepIds(result), ['promote', 'check', 'done', 'end']);
@@ -289,6 +295,7 @@ describe('journeyWorkflow (the interpreter)', function () {
         const handle = await start(definition, consumer.id);
         const final = await handle.result();
         await recordFixture(handle, 'journey-v1-webhook');
+        await recordFixture(handle, 'journey-v2-webhook');
         return final;
       });
       assert.deepEqual(stepIds(result), ['score', 'hot', 'done', 'end']);
@@ -331,6 +338,7 @@ describe('journeyWorkflow (the interpreter)', function () {
       await handle.signal(eventSignal, event(consumer.id, 'order.placed'));
       const final = await handle.result();
       await recordFixture(handle, 'journey-v1-goal');
+      await recordFixture(handle, 'journey-v2-goal');
       return final;
     });
     assert.equal(result.status, 'converted');
@@ -401,6 +409,7 @@ describe('journeyWorkflow (the interpreter)', function () {
       const handle = await start(definition, consumer.id);
       const final = await handle.result();
       await recordFixture(handle, 'journey-v1-wait-until');
+      await recordFixture(handle, 'journey-v2-wait-until');
       return final;
     });
     const step = result.steps.find((s) => s.id === 'morning')!;

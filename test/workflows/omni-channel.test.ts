@@ -1,0 +1,295 @@
+/**
+ * Send steps with channel decisions, on the time-skipping test server with real PostgreSQL and the real
+ * providers against local sinks: preferences, suppressions, persona orders, quiet hours, frequency caps,
+ * fallback on delivery reports, and the run records analytics read.
+ */
+import assert from 'node:assert/strict';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import pino from 'pino';
+import { type Activities, createActivities } from '../../activities';
+import { quietHoursEnd } from '../../activities/schedule';
+import { loadConfig } from '../../runtime/config';
+import type { Db } from '../../runtime/db';
+import { upsertConsumer } from '../../stores/consumers';
+import { updatePreferences } from '../../stores/preferences';
+import { suppress } from '../../stores/suppressions';
+import {
+  deliverySignal,
+  eventSignal,
+  type JourneyEvent,
+  type JourneyState,
+  type MessageSummary,
+} from '../../workflows/definitions';
+import type { JourneyDefinition, SendStep, Step } from '../../workflows/journey-definition';
+import type { journeyWorkflow } from '../../workflows/journey-workflow';
+import { postgres, startTimeSkipping, unique } from '../support/resources';
+import { sinkChannels, sinkConfig, sinks } from '../support/sinks';
+import { recordFixture, waitForState, withWorker } from '../support/workflow-runs';
+
+const templates: SendStep['templates'] = {
+  sms: { text: 'Your statement is ready.' },
+  email: { subject: 'Your statement', text: 'Hello {{ consumer.attributes.firstName }}, your statement is ready.' },
+  voice: {
+    text: 'Hello, your statement is ready.',
+    locales: { es: { text: 'Hola, su estado de cuenta está listo.' } },
+  },
+  print: { subject: 'Your statement', text: 'Dear customer, your statement is enclosed.' },
+};
+
+function journey(send: Partial<SendStep>, overrides: Partial<JourneyDefinition> = {}): JourneyDefinition {
+  const steps: Step[] = [
+    { id: 'notify', type: 'send', channels: 'auto', templates, ...send },
+    { id: 'done', type: 'exit' },
+  ];
+  return {
+    id: unique('j'),
+    name: 'statement',
+    topic: 'statements',
+    trigger: { event: 'statement.ready' },
+    reentry: { policy: 'after-exit' },
+    goals: [],
+    exits: [],
+    start: 'notify',
+    steps: steps.map((step) => (step.id === 'notify' ? { ...step, next: 'done' } : step)),
+    ...overrides,
+  };
+}
+
+const address = {
+  name: 'Ada Lovelace',
+  lines: ['12 St James Square'],
+  city: 'London',
+  postalCode: 'SW1Y 4JH',
+  country: 'GB',
+};
+
+describe('send steps with channel decisions', function () {
+  this.timeout(120_000);
+  let env: TestWorkflowEnvironment;
+  let db: Db;
+  let activities: Activities;
+  const taskQueue = unique('omni');
+
+  before(async () => {
+    env = await startTimeSkipping();
+    ({ db } = await postgres());
+    const settings = (await sinkConfig()).channels;
+    activities = createActivities({ db, channels: await sinkChannels(db), log: pino({ level: 'silent' }), settings });
+  });
+
+  const newConsumer = async (attributes: Record<string, unknown> = { firstName: 'Ada' }) => {
+    const id = unique('c');
+    const phone = `+1415${Math.floor(1e6 + Math.random() * 8e6)}`;
+    await upsertConsumer(db, id, { email: `${id}@example.com`, phone, postalAddress: address, attributes });
+    return { id, email: `${id}@example.com`, phone };
+  };
+
+  const start = (definition: JourneyDefinition, consumerId: string, queue = taskQueue) => {
+    const trigger: JourneyEvent = {
+      id: unique('evt'),
+      type: 'statement.ready',
+      consumerId,
+      occurredAt: new Date().toISOString(),
+      data: {},
+    };
+    return env.client.workflow.signalWithStart<typeof journeyWorkflow, [JourneyEvent]>('journeyWorkflow', {
+      taskQueue: queue,
+      workflowId: `journey:${definition.id}:${consumerId}`,
+      args: [{ journey: { journeyId: definition.id, version: 1, definition }, consumerId }],
+      signal: eventSignal,
+      signalArgs: [trigger],
+    });
+  };
+
+  const sent = (state: JourneyState) => state.messages.map((m) => [m.channel, m.status]);
+
+  it('drops opted-out and suppressed channels, records why, and sends on the next one', async () => {
+    const consumer = await newConsumer();
+    await updatePreferences(db, consumer.id, { channels: { sms: false } });
+    await suppress(db, { channel: 'email', address: consumer.email, reason: 'bounce', source: 'test' });
+    const definition = journey({ channels: ['sms', 'email', 'voice'] });
+    const { twilio } = await sinks();
+    const state = await withWorker(env, taskQueue, activities, async () => {
+      const handle = await start(definition, consumer.id);
+      return handle.result();
+    });
+    assert.deepEqual(sent(state), [['voice', 'sent']]);
+    const decision = state.decisions?.[0];
+    assert.equal(decision?.channel, 'voice');
+    assert.equal(decision?.orderFrom, 'step');
+    assert.deepEqual(decision?.dropped, [
+      { channel: 'sms', reason: 'channel-opted-out' },
+      { channel: 'email', reason: 'suppressed' },
+    ]);
+    const call = await twilio.waitForCall(consumer.phone);
+    assert.match(call.twiml, /your statement is ready/);
+  });
+
+  it('orders auto channels by the consumer, else the persona rule, else the journey default', async () => {
+    const personas = { default: ['email', 'sms'] as const, personas: { senior: ['voice' as const] } };
+    const definition = journey({}, { channels: { default: [...personas.default], personas: personas.personas } });
+    const senior = await newConsumer({ persona: 'senior' });
+    const ordered = await newConsumer({ persona: 'senior' });
+    await updatePreferences(db, ordered.id, { channelOrder: ['sms'], locale: 'es' });
+    const plain = await newConsumer({ persona: 'digital' });
+    const states = await withWorker(env, taskQueue, activities, async () =>
+      Promise.all([senior, ordered, plain].map(async (consumer) => (await start(definition, consumer.id)).result())),
+    );
+    const [first, second, third] = states.map((state) => state.decisions?.[0]);
+    assert.deepEqual([first?.orderFrom, first?.order, first?.channel], ['persona', ['voice', 'email', 'sms'], 'voice']);
+    assert.deepEqual([second?.orderFrom, second?.order, second?.channel], ['consumer', ['sms', 'email'], 'sms']);
+    assert.deepEqual([third?.orderFrom, third?.order, third?.channel], ['journey', ['email', 'sms'], 'email']);
+  });
+
+  it('waits out the consumer quiet hours on a durable timer, then sends', async () => {
+    const consumer = await newConsumer();
+    const zone = 'Asia/Tokyo';
+    const local = (ms: number) =>
+      new Intl.DateTimeFormat('en-GB', { timeZone: zone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(
+        new Date(ms),
+      );
+    const now = await env.currentTimeMs();
+    // A window from an hour ago to three hours ahead, in Tokyo, whatever the time is now.
+    const quietHours = { start: local(now - 3_600_000), end: local(now + 3 * 3_600_000) };
+    await updatePreferences(db, consumer.id, { quietHours, timeZone: zone });
+    const definition = journey({ channels: ['sms', 'email'] });
+    const { twilio } = await sinks();
+    const state = await withWorker(env, taskQueue, activities, async () => {
+      const handle = await start(definition, consumer.id);
+      const waiting = await waitForState(handle, (s) => s.pendingWait !== undefined);
+      assert.match(waiting.pendingWait?.for ?? '', /quiet-hours/);
+      assert.equal(twilio.messages.filter((m) => m.to === consumer.phone).length, 0, 'nothing sent inside quiet hours');
+      const final = await handle.result();
+      await recordFixture(handle, 'journey-v2-quiet-hours');
+      return final;
+    });
+    const [deferred, chosen] = state.decisions ?? [];
+    assert.equal(deferred?.deferredFor, 'quiet-hours');
+    const expectedEnd = quietHoursEnd(Date.parse(deferred.at), zone, quietHours);
+    assert.equal(deferred?.deferredUntil, new Date(expectedEnd!).toISOString());
+    assert.deepEqual(
+      deferred?.dropped.map((d) => d.reason),
+      ['quiet-hours', 'quiet-hours'],
+    );
+    assert.equal(chosen?.channel, 'sms');
+    assert.ok(Date.parse(chosen.at) >= expectedEnd!, 'decided again once the window opened');
+    assert.deepEqual(sent(state), [['sms', 'sent']]);
+  });
+
+  it('skips a send over the frequency cap, recorded, while a transactional topic is not capped', async () => {
+    const capped = createActivities({
+      db,
+      channels: await sinkChannels(db),
+      log: pino({ level: 'silent' }),
+      settings: {
+        ...(await sinkConfig()).channels,
+        frequencyCaps: loadConfig({ FREQUENCY_CAPS: 'all=1/1d' }).channels.frequencyCaps,
+      },
+    });
+    const queue = unique('capped');
+    const consumer = await newConsumer();
+    const first = journey({ channels: ['sms', 'email'] });
+    const second = journey({ channels: ['sms', 'email'] });
+    const transactional = journey({ channels: ['email'] }, { topic: unique('receipts') });
+    await db('topics').insert({ id: transactional.topic, transactional: true });
+    const [a, b, c] = await withWorker(env, queue, capped, async () => {
+      const one = await (await start(first, consumer.id, queue)).result();
+      const handle = await start(second, consumer.id, queue);
+      const two = await handle.result();
+      await recordFixture(handle, 'journey-v2-frequency-cap');
+      const three = await (await start(transactional, consumer.id, queue)).result();
+      return [one, two, three];
+    });
+    assert.deepEqual(sent(a), [['sms', 'sent']]);
+    assert.deepEqual(
+      b.messages.map((m) => [m.status, m.errorType]),
+      [['skipped', 'FrequencyCapped']],
+    );
+    assert.deepEqual(b.decisions?.[0]?.dropped, [
+      { channel: 'sms', reason: 'frequency-cap' },
+      { channel: 'email', reason: 'frequency-cap' },
+    ]);
+    assert.deepEqual(sent(c), [['email', 'sent']]);
+    const rows = await db('messages').where({ consumer_id: consumer.id }).orderBy('created_at');
+    assert.deepEqual(
+      rows.map((r: { status: string; capped: boolean }) => [r.status, r.capped]),
+      [
+        ['sent', true],
+        ['skipped', false],
+        ['sent', false],
+      ],
+    );
+  });
+
+  it('falls back from SMS to email to a letter on a failure report and a delivery timeout', async () => {
+    const consumer = await newConsumer();
+    const definition = journey({ channels: ['sms', 'email', 'print'], fallback: { deliveredWithin: '1 hour' } });
+    const { twilio, smtp } = await sinks();
+    const state = await withWorker(env, taskQueue, activities, async () => {
+      const handle = await start(definition, consumer.id);
+      const smsSent = await waitForState(handle, (s) => s.messages.length === 1 && s.pendingWait !== undefined);
+      const sms = smsSent.messages[0] as MessageSummary;
+      assert.equal(sms.channel, 'sms');
+      await twilio.waitFor(consumer.phone);
+      await handle.signal(deliverySignal, {
+        key: sms.key,
+        channel: 'sms',
+        status: 'failed',
+        detail: 'undelivered (30003)',
+        at: new Date().toISOString(),
+      });
+      // Email gets no report within the hour; the letter goes out and is reported mailed.
+      await waitForState(handle, (s) => s.messages.length === 2 && s.pendingWait !== undefined);
+      await smtp.waitFor(consumer.email);
+      await env.sleep('61 minutes');
+      const letterSent = await waitForState(handle, (s) => s.messages.length === 3);
+      const letter = letterSent.messages[2] as MessageSummary;
+      await handle.signal(deliverySignal, {
+        key: letter.key,
+        channel: 'print',
+        status: 'delivered',
+        detail: 'mailed',
+        at: new Date().toISOString(),
+      });
+      const final = await handle.result();
+      await recordFixture(handle, 'journey-v2-fallback');
+      return final;
+    });
+    assert.deepEqual(
+      state.messages.map((m) => [m.channel, m.status, m.key.split('/').slice(-1)[0]]),
+      [
+        ['sms', 'failed', '1'],
+        ['email', 'sent', '2'],
+        ['print', 'delivered', '3'],
+      ],
+    );
+    assert.deepEqual(
+      state.decisions?.map((d) => d.dropped.filter((x) => x.reason === 'already-tried').map((x) => x.channel)),
+      [[], ['sms'], ['sms', 'email']],
+    );
+    const notify = state.steps.find((s) => s.id === 'notify');
+    assert.equal(
+      notify?.outcome,
+      'sms failed (undelivered (30003)), email not delivered within 1 hour; print delivered',
+    );
+  });
+
+  it('records the run and the steps it entered for analytics', async () => {
+    const consumer = await newConsumer();
+    const definition = journey({ channels: ['email'] });
+    await withWorker(env, taskQueue, activities, async () => (await start(definition, consumer.id)).result());
+    const run = await db('journey_runs').where({ journey_id: definition.id }).first();
+    assert.equal(run?.status, 'completed');
+    assert.equal(run?.consumer_id, consumer.id);
+    const visits = await db('journey_step_visits').where({ journey_id: definition.id }).orderBy('entered_at');
+    assert.deepEqual(
+      visits.map((v: { step_id: string }) => v.step_id),
+      ['notify', 'done'],
+    );
+    const message = await db('messages').where({ consumer_id: consumer.id }).first();
+    assert.equal(message?.workflow_id, `journey:${definition.id}:${consumer.id}`);
+    assert.equal(message?.journey_version, 1);
+    assert.equal(message?.attempt, 1);
+    assert.equal(Number(message?.cost), loadConfig({}).channels.costs.email);
+  });
+});
