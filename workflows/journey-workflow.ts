@@ -53,6 +53,15 @@ import type { EventMatch, JourneyVersion, SendStep, Step } from './journey-defin
  */
 export const OMNI_CHANNEL_PATCH = 'omni-channel-v1';
 
+/**
+ * The part of a message key after the workflow id: first run id, step, visit, attempt. Delivery reports
+ * are matched on it, so a late report for an earlier run under the same workflow id never matches, and
+ * a replay under another workflow id (test fixtures) still does.
+ */
+function runLocalKey(key: string): string {
+  return key.split('/').slice(-4).join('/');
+}
+
 /** The failure type a skipped send is recorded with, from why its channels were dropped. */
 function skipReason(reasons: DropReason[]): string {
   const relevant = new Set(reasons.filter((r) => r !== 'no-template' && r !== 'already-tried'));
@@ -150,8 +159,8 @@ export async function journeyWorkflow(input: JourneyRunInput): Promise<JourneySt
 
   setHandler(stateQuery, () => state);
   setHandler(deliverySignal, (report) => {
-    deliveries.set(report.key, report);
-    const message = state.messages.find((m) => m.key === report.key);
+    deliveries.set(runLocalKey(report.key), report);
+    const message = state.messages.find((m) => runLocalKey(m.key) === runLocalKey(report.key));
     if (message) {
       message.status = report.status;
       message.detail = report.detail;
@@ -620,7 +629,7 @@ export async function journeyWorkflow(input: JourneyRunInput): Promise<JourneySt
         ]);
       }
       // A delivery report may have arrived while the send activity was completing.
-      const early = deliveries.get(key);
+      const early = deliveries.get(runLocalKey(key));
       if (early) {
         message.status = early.status;
         message.detail = early.detail;
@@ -637,8 +646,10 @@ export async function journeyWorkflow(input: JourneyRunInput): Promise<JourneySt
         return;
       }
       const within = step.fallback.deliveredWithin;
-      await waitFor(step, within, `${label}: wait up to ${within} for ${channel} delivery`, () => deliveries.has(key));
-      const report = deliveries.get(key);
+      await waitFor(step, within, `${label}: wait up to ${within} for ${channel} delivery`, () =>
+        deliveries.has(runLocalKey(key)),
+      );
+      const report = deliveries.get(runLocalKey(key));
       if (report?.status === 'delivered') {
         leave(outcomes.length ? `${outcomes.join(', ')}; ${channel} delivered` : `${channel} delivered`);
         return;

@@ -132,9 +132,13 @@ describe('send steps with channel decisions', function () {
     const ordered = await newConsumer({ persona: 'senior' });
     await updatePreferences(db, ordered.id, { channelOrder: ['sms'], locale: 'es' });
     const plain = await newConsumer({ persona: 'digital' });
-    const states = await withWorker(env, taskQueue, activities, async () =>
-      Promise.all([senior, ordered, plain].map(async (consumer) => (await start(definition, consumer.id)).result())),
-    );
+    // Results one at a time: concurrent result() calls upset the test server's time-skipping lock.
+    const states = await withWorker(env, taskQueue, activities, async () => {
+      const results: JourneyState[] = [];
+      for (const consumer of [senior, ordered, plain])
+        results.push(await (await start(definition, consumer.id)).result());
+      return results;
+    });
     const [first, second, third] = states.map((state) => state.decisions?.[0]);
     assert.deepEqual([first?.orderFrom, first?.order, first?.channel], ['persona', ['voice', 'email', 'sms'], 'voice']);
     assert.deepEqual([second?.orderFrom, second?.order, second?.channel], ['consumer', ['sms', 'email'], 'sms']);
