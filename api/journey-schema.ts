@@ -118,7 +118,9 @@ const sendStep = z
   .object({
     ...stepBase,
     type: z.literal('send'),
-    channels: z.union([channelList, z.literal('auto')]),
+    channels: z.union([channelList, z.literal('auto')], {
+      error: `must be 'auto' or a list of channels (${channels.join(', ')})`,
+    }),
     templates: z
       .object({
         email: messageTemplateSchema.optional(),

@@ -108,7 +108,10 @@ function problemsFromZod(issues: readonly Issue[], prefix: readonly PropertyKey[
 function fittingOption(options: Issue[][]): Issue[] | undefined {
   const fitting = options.filter(
     (issues) =>
-      !issues.some((issue) => issue.path.length === 0 && ['unrecognized_keys', 'invalid_type'].includes(issue.code)),
+      !issues.some(
+        (issue) =>
+          issue.path.length === 0 && ['unrecognized_keys', 'invalid_type', 'invalid_value'].includes(issue.code),
+      ),
   );
   return fitting.length === 1 ? fitting[0] : undefined;
 }

@@ -59,7 +59,11 @@ describe('activities', () => {
         attributes: { persona: 'digital' },
       });
       const profile = await env.run(activities.lookupConsumer, id);
-      assert.deepEqual(profile, { consumerId: id, channels: ['email', 'sms'], attributes: { persona: 'digital' } });
+      assert.deepEqual(profile, {
+        consumerId: id,
+        channels: ['email', 'sms', 'voice'],
+        attributes: { persona: 'digital' },
+      });
       assert.ok(!JSON.stringify(profile).includes('ada@example.com'));
     });
 

@@ -175,7 +175,12 @@ describe('end to end over the real stack', function () {
         consumer = await newConsumer(stack);
         await api(stack, 'POST', '/v1/events', billIssued(consumer.id));
         await smtp.waitFor(consumer.email);
-        const waiting = await runState(stack, consumer.id);
+        // The email reaches the sink just before the run records it and moves on to its wait.
+        let waiting = await runState(stack, consumer.id);
+        for (let i = 0; i < 100 && waiting.body.state.currentStep !== 'wait-for-payment'; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          waiting = await runState(stack, consumer.id);
+        }
         assert.equal(waiting.body.state.currentStep, 'wait-for-payment');
       } finally {
         await stack.stop();

@@ -246,10 +246,38 @@ describe('validateJourney', () => {
       assertProblemsAt(definition, ['steps.0.id']);
     });
 
-    it('rejects a channel other than email and sms at steps.0.channels.1', () => {
+    it('rejects a channel other than email, sms, voice and print at steps.0.channels.1', () => {
       const definition: any = billReminder();
       definition.steps[0].channels.push('fax');
       assertProblemsAt(definition, ['steps.0.channels.1']);
+    });
+
+    it("accepts channels: 'auto', and rejects any other string at steps.0.channels", () => {
+      const auto: any = billReminder();
+      auto.steps[0].channels = 'auto';
+      assert.equal(validateJourney(auto).ok, true);
+      const other: any = billReminder();
+      other.steps[0].channels = 'automatic';
+      assertProblemsAt(other, ['steps.0.channels']);
+    });
+
+    it('checks the templates of every locale and only email has HTML', () => {
+      const definition: any = billReminder();
+      definition.steps[0].templates.email.locales = { es: { text: 'Hola {{ x' } };
+      definition.steps[0].templates.email.html = '<p>{{ consumer.attributes.firstName }}</p>';
+      assertProblemsAt(definition, [
+        'steps.0.templates.email.locales.es.subject',
+        'steps.0.templates.email.locales.es.text',
+      ]);
+      const sms: any = billReminder();
+      sms.steps.find((s: any) => s.channels?.includes('sms')).templates.sms.html = '<p>x</p>';
+      assert.ok(validateJourney(sms).ok === false);
+    });
+
+    it('rejects a fallback on a single listed channel at steps.0.fallback', () => {
+      const definition: any = billReminder();
+      definition.steps[0].fallback = { deliveredWithin: '1 hour' };
+      assertProblemsAt(definition, ['steps.0.fallback']);
     });
 
     it('rejects a channel listed twice at steps.0.channels', () => {
@@ -801,6 +829,7 @@ describe('journeyDefinitionJsonSchema', () => {
     ]);
     assert.equal(schema.additionalProperties, false);
     assert.deepEqual(Object.keys(schema.properties).sort(), [
+      'channels',
       'exits',
       'goals',
       'id',
