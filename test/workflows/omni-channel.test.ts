@@ -278,6 +278,39 @@ describe('send steps with channel decisions', function () {
     );
   });
 
+  it('retries a send whose provider call succeeded but whose activity then failed, without a second send', async () => {
+    const { twilio } = await sinks();
+    const consumer = await newConsumer();
+    const queue = unique('lost-ack');
+    let attempts = 0;
+    // The real activity sends and records; then the worker "dies" before Temporal hears of it.
+    const flaky: Activities = {
+      ...activities,
+      sendMessage: async (request) => {
+        attempts += 1;
+        const result = await activities.sendMessage(request);
+        if (attempts === 1) throw new Error('worker lost after the provider accepted the message');
+        return result;
+      },
+    };
+    const definition = journey({ channels: ['sms'] });
+    const state = await withWorker(env, queue, flaky, async () => {
+      const handle = await start(definition, consumer.id, queue);
+      const final = await handle.result();
+      const history = await handle.fetchHistory();
+      const scheduled = history.events?.find(
+        (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'sendMessage',
+      );
+      assert.equal(scheduled?.activityTaskScheduledEventAttributes?.taskQueue?.name, `${queue}.sms`);
+      return final;
+    });
+    assert.equal(attempts, 2);
+    assert.deepEqual(sent(state), [['sms', 'sent']]);
+    assert.equal(twilio.messages.filter((m) => m.to === consumer.phone).length, 1, 'one SMS, not two');
+    const row = await db('messages').where({ consumer_id: consumer.id }).first();
+    assert.deepEqual([row?.status, row?.attempts], ['sent', 2]);
+  });
+
   it('records the run and the steps it entered for analytics', async () => {
     const consumer = await newConsumer();
     const definition = journey({ channels: ['email'] });
