@@ -36,6 +36,8 @@ COPY package.json ./
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 # Files stay root-owned (read-only for the app); the process runs as the image's unprivileged `node` user.
+# The print spool is the one writable folder (a named volume starts with this folder's owner).
+RUN mkdir -p /var/spool/journeys && chown node:node /var/spool/journeys
 USER node
 EXPOSE 3000
 CMD ["node", "dist/api/main.js"]
