@@ -71,7 +71,13 @@ export function createApp({
   v1.use(requireApiKey(apiKeys));
   v1.use(express.json({ limit: bodyLimit, strict: false, type: ['application/json', 'application/*+json'] }));
   v1.use((req: Request, _res: Response, next: NextFunction) => {
-    if ((req.method === 'POST' || req.method === 'PUT') && !req.is(['application/json', 'application/*+json'])) {
+    // Only a body must be JSON: an action such as publish may come without one (and without a type).
+    const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+    if (
+      (req.method === 'POST' || req.method === 'PUT') &&
+      hasBody &&
+      !req.is(['application/json', 'application/*+json'])
+    ) {
       next(
         new HttpError(415, 'UnsupportedMediaType', 'Send the body as application/json', [
           { path: '(body)', message: 'Content-Type must be application/json' },

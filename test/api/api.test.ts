@@ -124,6 +124,15 @@ describe('HTTP API', () => {
       assert.equal(res.status, 415);
       assert.deepEqual(fieldsOf(res.body), ['(body)']);
     });
+
+    it('takes an action without a body and no content type (publish), and answers 400 for an event without one', async () => {
+      const action = await request(app)
+        .post(`/v1/journeys/${unique('nope')}/publish`)
+        .set('authorization', `Bearer ${KEY}`);
+      assert.equal(action.status, 404);
+      const empty = await request(app).post('/v1/events').set('authorization', `Bearer ${KEY}`);
+      assert.equal(empty.status, 400);
+    });
   });
 
   it('answers 400 for a batch over the limit', async () => {
