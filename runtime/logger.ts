@@ -27,7 +27,10 @@ export function installTemporalLogging(log: Logger): void {
   const verbose = log.level === 'debug' || log.level === 'trace';
   const sdkLog = log.child({ component: 'temporal-sdk' });
   const forward: TemporalLogger = new DefaultLogger(verbose ? 'DEBUG' : 'WARN', (entry) => {
-    sdkLog[pinoLevel[entry.level]]({ ...(entry.meta as LogMetadata) }, entry.message);
+    // The channel send workers host activities only, by design: that is not worth a warning.
+    const level = entry.message.startsWith('No workflows registered') ? 'DEBUG' : entry.level;
+    if (level === 'DEBUG' && !verbose) return;
+    sdkLog[pinoLevel[level]]({ ...(entry.meta as LogMetadata) }, entry.message);
   });
   Runtime.install({
     logger: forward,
