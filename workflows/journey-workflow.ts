@@ -17,7 +17,7 @@ import {
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
-import type { Activities, ConsumerProfile, WebhookResult } from '../activities';
+import type { Activities, ConsumerProfile, SendResult, WebhookResult } from '../activities';
 import {
   computations,
   decisions,
@@ -453,50 +453,15 @@ export async function journeyWorkflow(input: JourneyRunInput): Promise<JourneySt
     if (!channel || !template) {
       const reason = channel ? 'UnknownTemplate' : 'NoContactPoint';
       const fallback = order[0] ?? 'email';
-      await records.recordMessageOutcome.executeWithOptions({ summary: `${step.id}: record skipped send` }, [
-        { ...identity, channel: fallback, status: 'skipped', errorType: reason },
-      ]);
-      state.messages.push({
-        key,
-        step: step.id,
-        channel: fallback,
-        status: 'skipped',
-        errorType: reason,
-        at: new Date().toISOString(),
-      });
-      leave(`skipped: ${reason}`);
+      await recordSkip(identity, fallback, reason, step.id);
       return;
     }
-    let message: MessageSummary;
-    try {
-      const result = await sends.sendMessage.executeWithOptions(
+    const message = await sendOrRecordFailure(identity, channel, () =>
+      sends.sendMessage.executeWithOptions(
         { ...sendProfile, summary: `send ${channel}: ${definition.id}/${step.id}` },
         [{ ...identity, channel, template, context: data }],
-      );
-      message = {
-        key,
-        step: step.id,
-        channel,
-        status: result.status,
-        provider: result.provider,
-        providerId: result.providerId,
-        at: result.at,
-      };
-    } catch (err) {
-      if (isCancellation(err)) throw err; // a cancelled run ends as cancelled, not as a failed step
-      const failure = describeFailure(step.id, err);
-      message = {
-        key,
-        step: step.id,
-        channel,
-        status: 'failed',
-        errorType: failure.type,
-        at: new Date().toISOString(),
-      };
-      await records.recordMessageOutcome.executeWithOptions({ summary: `record ${channel} failure` }, [
-        { ...identity, channel, status: 'failed', errorType: failure.type, errorMessage: failure.message },
-      ]);
-    }
+      ),
+    );
     state.messages.push(message);
     leave(message.status === 'failed' ? `failed: ${message.errorType}` : `${channel} ${message.status}`);
   }
@@ -561,18 +526,7 @@ export async function journeyWorkflow(input: JourneyRunInput): Promise<JourneySt
         if (attempt === 1) {
           const reason = skipReason(decision.dropped.map((d) => d.reason));
           const recordAs = decision.order[0] ?? 'email';
-          await records.recordMessageOutcome.executeWithOptions({ summary: `${label}: record skipped send` }, [
-            { ...identity, channel: recordAs, status: 'skipped', errorType: reason },
-          ]);
-          state.messages.push({
-            key,
-            step: step.id,
-            channel: recordAs,
-            status: 'skipped',
-            errorType: reason,
-            at: new Date().toISOString(),
-          });
-          leave(`skipped: ${reason}`);
+          await recordSkip(identity, recordAs, reason, label);
         } else {
           leave(`${outcomes.join(', ')}; no channel left`);
         }
@@ -585,9 +539,8 @@ export async function journeyWorkflow(input: JourneyRunInput): Promise<JourneySt
         ...sendProfile,
         taskQueue: channelTaskQueue(workflowInfo().taskQueue, channel),
       });
-      let message: MessageSummary;
-      try {
-        const result = await channelSends.sendMessage.executeWithOptions(
+      const message = await sendOrRecordFailure(identity, channel, () =>
+        channelSends.sendMessage.executeWithOptions(
           { summary: `send ${channel}: ${definition.id}/${step.id} (attempt ${attempt})` },
           [
             {
@@ -603,31 +556,8 @@ export async function journeyWorkflow(input: JourneyRunInput): Promise<JourneySt
               locale: decision.locale,
             },
           ],
-        );
-        message = {
-          key,
-          step: step.id,
-          channel,
-          status: result.status,
-          provider: result.provider,
-          providerId: result.providerId,
-          at: result.at,
-        };
-      } catch (err) {
-        if (isCancellation(err)) throw err; // a cancelled run ends as cancelled, not as a failed step
-        const failure = describeFailure(step.id, err);
-        message = {
-          key,
-          step: step.id,
-          channel,
-          status: 'failed',
-          errorType: failure.type,
-          at: new Date().toISOString(),
-        };
-        await records.recordMessageOutcome.executeWithOptions({ summary: `record ${channel} failure` }, [
-          { ...identity, channel, status: 'failed', errorType: failure.type, errorMessage: failure.message },
-        ]);
-      }
+        ),
+      );
       // A delivery report may have arrived while the send activity was completing.
       const early = deliveries.get(runLocalKey(key));
       if (early) {
@@ -658,5 +588,54 @@ export async function journeyWorkflow(input: JourneyRunInput): Promise<JourneySt
         `${channel} ${report ? `${report.status}${report.detail ? ` (${report.detail})` : ''}` : `not delivered within ${within}`}`,
       );
     }
+  }
+
+  /** Runs a send activity; a failure (retries exhausted, permanent) is recorded and becomes a failed message. */
+  async function sendOrRecordFailure(
+    identity: { key: string; step: string; consumerId: string; journeyId: string },
+    channel: Channel,
+    execute: () => Promise<SendResult>,
+  ): Promise<MessageSummary> {
+    const { key, step } = identity;
+    try {
+      const result = await execute();
+      return {
+        key,
+        step,
+        channel,
+        status: result.status,
+        provider: result.provider,
+        providerId: result.providerId,
+        at: result.at,
+      };
+    } catch (err) {
+      if (isCancellation(err)) throw err; // a cancelled run ends as cancelled, not as a failed step
+      const failure = describeFailure(step, err);
+      await records.recordMessageOutcome.executeWithOptions({ summary: `record ${channel} failure` }, [
+        { ...identity, channel, status: 'failed', errorType: failure.type, errorMessage: failure.message },
+      ]);
+      return { key, step, channel, status: 'failed', errorType: failure.type, at: new Date().toISOString() };
+    }
+  }
+
+  /** Records a send that did not go out (no channel, no template) as a skipped message, and ends the step. */
+  async function recordSkip(
+    identity: { key: string; step: string; consumerId: string; journeyId: string },
+    channel: Channel,
+    reason: string,
+    label: string,
+  ): Promise<void> {
+    await records.recordMessageOutcome.executeWithOptions({ summary: `${label}: record skipped send` }, [
+      { ...identity, channel, status: 'skipped', errorType: reason },
+    ]);
+    state.messages.push({
+      key: identity.key,
+      step: identity.step,
+      channel,
+      status: 'skipped',
+      errorType: reason,
+      at: new Date().toISOString(),
+    });
+    leave(`skipped: ${reason}`);
   }
 }
