@@ -121,7 +121,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   const problems: string[] = [];
   const costs = parseChannelNumbers('CHANNEL_COSTS', e.CHANNEL_COSTS, problems);
-  const rateLimits = parseChannelNumbers('CHANNEL_RATE_LIMITS', e.CHANNEL_RATE_LIMITS, problems);
+  const rateLimits = parseChannelNumbers('CHANNEL_RATE_LIMITS', e.CHANNEL_RATE_LIMITS, problems, { positive: true });
   const frequencyCaps = parseFrequencyCaps(e.FREQUENCY_CAPS, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   const twilioVars = [e.TWILIO_ACCOUNT_SID, e.TWILIO_AUTH_TOKEN, e.TWILIO_FROM];
@@ -174,7 +174,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 const isChannel = (value: string): value is Channel => (channels as readonly string[]).includes(value);
 
 /** Parses `email=0.0004,sms=0.0083` into numbers per channel; problems name the variable. */
-function parseChannelNumbers(name: string, value: string, problems: string[]): Partial<Record<Channel, number>> {
+function parseChannelNumbers(
+  name: string,
+  value: string,
+  problems: string[],
+  { positive = false } = {},
+): Partial<Record<Channel, number>> {
   const result: Partial<Record<Channel, number>> = {};
   for (const part of value
     .split(',')
@@ -183,8 +188,8 @@ function parseChannelNumbers(name: string, value: string, problems: string[]): P
     const [channel = '', raw = ''] = part.split('=').map((p) => p.trim());
     const number = Number(raw);
     if (!isChannel(channel)) problems.push(`${name}: unknown channel '${channel}' (use ${channels.join(', ')})`);
-    else if (raw === '' || !Number.isFinite(number) || number < 0)
-      problems.push(`${name}: '${part}' needs a non-negative number`);
+    else if (raw === '' || !Number.isFinite(number) || number < 0 || (positive && number === 0))
+      problems.push(`${name}: '${part}' needs a ${positive ? 'positive' : 'non-negative'} number`);
     else result[channel] = number;
   }
   return result;

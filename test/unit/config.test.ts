@@ -64,4 +64,42 @@ describe('loadConfig', () => {
   it('refuses a partial Twilio configuration', () => {
     assert.throws(() => loadConfig({ TWILIO_ACCOUNT_SID: 'AC1' }), /must be set together/);
   });
+  it('reads channel settings: callback URL, costs, rate limits, caps, spool folder', () => {
+    const defaults = loadConfig({ PORT: '4000' }).channels;
+    assert.equal(defaults.publicBaseUrl, 'http://localhost:4000');
+    assert.deepEqual(defaults.frequencyCaps, []);
+    assert.equal(defaults.printSpoolDir, undefined);
+    const config = loadConfig({
+      PUBLIC_BASE_URL: 'https://journeys.example.com/',
+      CHANNEL_COSTS: 'sms=0.01, print=1.2',
+      CHANNEL_RATE_LIMITS: 'sms=1',
+      COST_CURRENCY: 'EUR',
+      PRINT_SPOOL_DIR: 'spool',
+    }).channels;
+    assert.equal(config.publicBaseUrl, 'https://journeys.example.com');
+    assert.deepEqual(config.costs, { email: 0, sms: 0.01, voice: 0, print: 1.2 });
+    assert.deepEqual(config.rateLimits, { sms: 1 });
+    assert.equal(config.currency, 'EUR');
+    assert.ok(config.printSpoolDir?.endsWith('/spool'));
+  });
+
+  it('names bad channel settings', () => {
+    assert.throws(
+      () => loadConfig({ CHANNEL_COSTS: 'fax=1,sms=-2', CHANNEL_RATE_LIMITS: 'email=fast', COST_CURRENCY: 'euro' }),
+      (err: ConfigError) => {
+        assert.deepEqual(err.problems.map((p) => p.split(':')[0]).sort(), ['COST_CURRENCY']);
+        return true;
+      },
+    );
+    assert.throws(
+      () => loadConfig({ CHANNEL_COSTS: 'fax=1,sms=-2', CHANNEL_RATE_LIMITS: 'email=fast' }),
+      (err: ConfigError) => {
+        assert.deepEqual(
+          err.problems.map((p) => p.split(':')[0]),
+          ['CHANNEL_COSTS', 'CHANNEL_COSTS', 'CHANNEL_RATE_LIMITS'],
+        );
+        return true;
+      },
+    );
+  });
 });
