@@ -6,7 +6,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { FrequencyCap } from '../runtime/config';
 import type { Db } from '../runtime/db';
-import { type Consumer, getConsumer } from '../stores/consumers';
+import { type Consumer, contactPoints, getConsumer } from '../stores/consumers';
 import { reserveSend } from '../stores/frequency-caps';
 import { getPreferences, type Preferences } from '../stores/preferences';
 import { suppressedChannels } from '../stores/suppressions';
@@ -81,10 +81,7 @@ export function dropReason(
 ): DropReason | undefined {
   if (request.exclude.includes(channel)) return 'already-tried';
   if (!request.templates.includes(channel)) return 'no-template';
-  const contact = { email: consumer.email, sms: consumer.phone, voice: consumer.phone, print: consumer.postalAddress }[
-    channel
-  ];
-  if (!contact) return 'no-contact-point';
+  if (!contactPoints(consumer)[channel]) return 'no-contact-point';
   if (preferences.channels[channel] === false) return 'channel-opted-out';
   if (!transactional && preferences.topics[request.topic] === false) return 'topic-opted-out';
   if (suppressed.has(channel)) return 'suppressed';

@@ -5,7 +5,13 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Db } from '../runtime/db';
 import type { Logger } from '../runtime/logger';
-import { type Consumer, getConsumer, mergeConsumerAttributes } from '../stores/consumers';
+import {
+  type Consumer,
+  contactPoints,
+  getConsumer,
+  mergeConsumerAttributes,
+  reachableChannels,
+} from '../stores/consumers';
 import { beginAttempt, markSent, type MessageIdentity, recordOutcome } from '../stores/messages';
 import { type Channel, FailureType } from '../workflows/definitions';
 import type { Channels } from './channels';
@@ -90,11 +96,7 @@ export function createActivities({ db, channels, log, settings = loadConfig({}).
       const consumer = await getConsumer(db, consumerId);
       if (!consumer)
         throw ApplicationFailure.nonRetryable(`Consumer ${consumerId} not found`, FailureType.consumerNotFound);
-      const reachable: Channel[] = [];
-      if (consumer.email) reachable.push('email');
-      if (consumer.phone) reachable.push('sms', 'voice');
-      if (consumer.postalAddress) reachable.push('print');
-      return { consumerId, channels: reachable, attributes: consumer.attributes };
+      return { consumerId, channels: reachableChannels(consumer), attributes: consumer.attributes };
     },
 
     /**
@@ -182,12 +184,7 @@ export function createActivities({ db, channels, log, settings = loadConfig({}).
     const consumer = await getConsumer(db, request.consumerId);
     if (!consumer)
       throw await permanent(request, FailureType.consumerNotFound, `Consumer ${request.consumerId} not found`);
-    const contact = {
-      email: consumer.email,
-      sms: consumer.phone,
-      voice: consumer.phone,
-      print: consumer.postalAddress?.name,
-    }[request.channel];
+    const contact = contactPoints(consumer)[request.channel];
     if (!contact)
       throw await permanent(request, FailureType.noContactPoint, `Consumer has no ${request.channel} contact point`);
     const rendered = render(consumer);

@@ -1,6 +1,6 @@
 /** The HTTP API as an express app, built without `listen()` so tests drive it with supertest. */
 import { type Client, WorkflowNotFoundError, isGrpcServiceError } from '@temporalio/client';
-import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import express, { type Express } from 'express';
 import type { Db } from '../runtime/db';
 import type { Logger } from '../runtime/logger';
 import { getConsumer, upsertConsumer } from '../stores/consumers';
@@ -8,7 +8,7 @@ import { listMessages } from '../stores/messages';
 import { listOutbox } from '../stores/outbox';
 import { searchAttributes, stateQuery } from '../workflows/definitions';
 import { requireApiKey } from './auth';
-import { errorHandler, HttpError, NotFoundError, parseInput, UnavailableError } from './errors';
+import { errorHandler, NotFoundError, parseInput, requireJsonBody, UnavailableError } from './errors';
 import { JourneyRouter } from './journey-router';
 import type { Config } from '../runtime/config';
 import { journeysRoutes } from './journeys-routes';
@@ -70,23 +70,7 @@ export function createApp({
   const v1 = express.Router();
   v1.use(requireApiKey(apiKeys));
   v1.use(express.json({ limit: bodyLimit, strict: false, type: ['application/json', 'application/*+json'] }));
-  v1.use((req: Request, _res: Response, next: NextFunction) => {
-    // Only a body must be JSON: an action such as publish may come without one (and without a type).
-    const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
-    if (
-      (req.method === 'POST' || req.method === 'PUT') &&
-      hasBody &&
-      !req.is(['application/json', 'application/*+json'])
-    ) {
-      next(
-        new HttpError(415, 'UnsupportedMediaType', 'Send the body as application/json', [
-          { path: '(body)', message: 'Content-Type must be application/json' },
-        ]),
-      );
-      return;
-    }
-    next();
-  });
+  v1.use(requireJsonBody);
 
   v1.put('/consumers/:id', async (req, res) => {
     const id = parseInput(identifier, req.params.id, 'id');

@@ -1,5 +1,5 @@
 /** HTTP errors and the one middleware that turns any error into a JSON answer. */
-import type { ErrorRequestHandler } from 'express';
+import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { z } from 'zod';
 import type { Logger } from '../runtime/logger';
 
@@ -109,3 +109,22 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     });
   };
 }
+
+const JSON_TYPES = ['application/json', 'application/*+json'];
+
+/**
+ * 415 for a POST or PUT whose body is not JSON. A request without a body (an action such as publish) may
+ * come without a content type.
+ */
+export const requireJsonBody: RequestHandler = (req, _res, next) => {
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if ((req.method === 'POST' || req.method === 'PUT') && hasBody && !req.is(JSON_TYPES)) {
+    next(
+      new HttpError(415, 'UnsupportedMediaType', 'Send the body as application/json', [
+        { path: '(body)', message: 'Content-Type must be application/json' },
+      ]),
+    );
+    return;
+  }
+  next();
+};

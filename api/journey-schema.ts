@@ -4,7 +4,7 @@
  * checks that need the whole definition (step references, reachability, loops) are in `journey-validation.ts`.
  */
 import { z } from 'zod';
-import { channels as allChannels } from '../workflows/definitions';
+import { channels } from '../workflows/definitions';
 import type {
   ComparisonOp,
   Condition,
@@ -15,9 +15,6 @@ import type {
   Step,
 } from '../workflows/journey-definition';
 import { eventType, identifier } from './schemas';
-
-/** The channels a send step may list. */
-export const channels = allChannels;
 
 const comparisonOps = [
   'eq',

@@ -14,7 +14,8 @@ import {
   type Step,
 } from '../workflows/journey-definition';
 import type { FieldProblem } from './errors';
-import { channels, journeyDefinitionSchema } from './journey-schema';
+import { channels } from '../workflows/definitions';
+import { journeyDefinitionSchema } from './journey-schema';
 
 /** The outcome of {@link validateJourney}. */
 export type JourneyValidation = { ok: true; definition: JourneyDefinition } | { ok: false; problems: FieldProblem[] };

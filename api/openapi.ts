@@ -10,6 +10,7 @@ import { consumerBody, eventBatch, eventBody, MAX_EVENT_BATCH } from './schemas'
 import { analyticsPaths } from './analytics-routes';
 import { preferencesPaths } from './preferences-routes';
 import { webhooksPaths } from './webhooks-routes';
+import { errors, json, ok, pathParam } from './openapi-helpers';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -60,34 +61,6 @@ const errorSchema: JsonSchema = {
   },
 };
 
-const json = (schemaRef: string) => ({
-  content: { 'application/json': { schema: { $ref: `#/components/schemas/${schemaRef}` } } },
-});
-const errors = (...statuses: number[]) =>
-  Object.fromEntries(
-    statuses.map((status) => [String(status), { description: errorDescriptions[status] ?? 'Error', ...json('Error') }]),
-  );
-const errorDescriptions: Record<number, string> = {
-  400: 'Invalid input; `fields` names every bad field by its path',
-  401: 'Missing or unknown API key',
-  404: 'Not found',
-  409: 'Conflicts with the current state',
-  413: 'Body over the size limit',
-  415: 'Body is not JSON',
-  503: 'Temporal or PostgreSQL cannot take the request now; retry after `Retry-After` seconds',
-};
-const idParam = (name: string, description: string) => ({
-  name,
-  in: 'path',
-  required: true,
-  schema: { type: 'string' },
-  description,
-});
-const ok = (description: string, schemaRef?: string) => ({
-  description,
-  ...(schemaRef ? json(schemaRef) : { content: { 'application/json': {} } }),
-});
-
 /** Builds the OpenAPI document. */
 export function openApiDocument(): JsonSchema {
   const components: Record<string, JsonSchema> = {};
@@ -102,7 +75,7 @@ export function openApiDocument(): JsonSchema {
     post: {
       tags: ['journeys'],
       summary,
-      parameters: [idParam('id', 'Journey id')],
+      parameters: [pathParam('id', 'Journey id')],
       responses: { [action === 'publish' ? '201' : '200']: ok(summary), ...errors(401, 404, 409) },
     },
   });
@@ -158,14 +131,14 @@ export function openApiDocument(): JsonSchema {
         put: {
           tags: ['consumers'],
           summary: 'Create or update a consumer',
-          parameters: [idParam('id', 'Consumer id')],
+          parameters: [pathParam('id', 'Consumer id')],
           requestBody: { required: true, ...json('ConsumerInput') },
           responses: { '200': ok('Updated'), '201': ok('Created'), ...errors(400, 401, 415) },
         },
         get: {
           tags: ['consumers'],
           summary: 'Read a consumer',
-          parameters: [idParam('id', 'Consumer id')],
+          parameters: [pathParam('id', 'Consumer id')],
           responses: { '200': ok('The consumer'), ...errors(401, 404) },
         },
       },
@@ -173,7 +146,7 @@ export function openApiDocument(): JsonSchema {
         get: {
           tags: ['runs'],
           summary: "A consumer's journey runs (from Temporal visibility)",
-          parameters: [idParam('id', 'Consumer id')],
+          parameters: [pathParam('id', 'Consumer id')],
           responses: { '200': ok('Runs, newest first'), ...errors(401) },
         },
       },
@@ -181,7 +154,7 @@ export function openApiDocument(): JsonSchema {
         get: {
           tags: ['runs'],
           summary: "One run's state (workflow query)",
-          parameters: [idParam('workflowId', 'journey:<journeyId>:<consumerId>')],
+          parameters: [pathParam('workflowId', 'journey:<journeyId>:<consumerId>')],
           responses: { '200': ok('Status and state'), ...errors(401, 404) },
         },
       },
@@ -189,7 +162,7 @@ export function openApiDocument(): JsonSchema {
         post: {
           tags: ['runs'],
           summary: 'Cancel a run',
-          parameters: [idParam('workflowId', 'Workflow id')],
+          parameters: [pathParam('workflowId', 'Workflow id')],
           responses: { '202': ok('Cancellation requested'), ...errors(401, 404) },
         },
       },
@@ -214,13 +187,13 @@ export function openApiDocument(): JsonSchema {
         get: {
           tags: ['journeys'],
           summary: 'A journey with its draft and versions',
-          parameters: [idParam('id', 'Journey id')],
+          parameters: [pathParam('id', 'Journey id')],
           responses: { '200': ok('The journey'), ...errors(401, 404) },
         },
         put: {
           tags: ['journeys'],
           summary: 'Replace the draft',
-          parameters: [idParam('id', 'Journey id')],
+          parameters: [pathParam('id', 'Journey id')],
           requestBody: { required: true, ...json('JourneyDefinition') },
           responses: { '200': ok('Draft updated'), ...errors(400, 401, 404) },
         },

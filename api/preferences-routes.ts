@@ -12,6 +12,7 @@ import { getPreferences, updatePreferences } from '../stores/preferences';
 import { listSuppressions, normaliseAddress, suppress, unsuppress } from '../stores/suppressions';
 import { getTopic, listTopics, upsertTopic } from '../stores/topics';
 import { NotFoundError, parseInput } from './errors';
+import { errors, ok, pathParam } from './openapi-helpers';
 import {
   channel,
   identifier,
@@ -99,21 +100,10 @@ export function preferencesRoutes({ db, log }: { db: Db; log: Logger }): Router 
 
 type JsonSchema = Record<string, unknown>;
 
-const errorRef = { content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
-const errors = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((status) => [String(status), { description: 'Error', ...errorRef }]));
-const pathParam = (name: string, description: string) => ({
-  name,
-  in: 'path',
-  required: true,
-  schema: { type: 'string' },
-  description,
-});
 const jsonBody = (schema: z.ZodType) => ({
   required: true,
   content: { 'application/json': { schema: inlineSchema(schema) } },
 });
-const ok = (description: string) => ({ description, content: { 'application/json': {} } });
 const limitParam = (max: number, fallback: number) => ({
   name: 'limit',
   in: 'query',

@@ -14,7 +14,7 @@ import { z } from 'zod';
 import type { Config } from '../runtime/config';
 import type { Db } from '../runtime/db';
 import type { Logger } from '../runtime/logger';
-import { unsubscribeToken, verifyUnsubscribeToken } from '../runtime/unsubscribe-tokens';
+import { verifyUnsubscribeToken } from '../runtime/unsubscribe-tokens';
 import {
   type AppliedReport,
   applyDeliveryReport,
@@ -27,7 +27,8 @@ import { suppress, unsuppress } from '../stores/suppressions';
 import { getTopic } from '../stores/topics';
 import { type DeliveryReport, deliverySignal, type MessageStatus } from '../workflows/definitions';
 import { requireApiKey } from './auth';
-import { HttpError, InputError, NotFoundError, parseInput, UnavailableError } from './errors';
+import { errors } from './openapi-helpers';
+import { HttpError, InputError, NotFoundError, parseInput, requireJsonBody, UnavailableError } from './errors';
 import {
   type EmailEvent,
   emailEventsBody,
@@ -144,17 +145,6 @@ export function webhooksRoutes({ db, client, log, config, apiKeys, bodyLimit = '
   const routes = express.Router();
   const form = express.urlencoded({ extended: false, limit: bodyLimit });
   const json = express.json({ limit: bodyLimit, type: ['application/json', 'application/*+json'] });
-  const requireJson: RequestHandler = (req, _res, next) => {
-    if (!req.is(['application/json', 'application/*+json'])) {
-      next(
-        new HttpError(415, 'UnsupportedMediaType', 'Send the body as application/json', [
-          { path: '(body)', message: 'Content-Type must be application/json' },
-        ]),
-      );
-      return;
-    }
-    next();
-  };
 
   /** Twilio signs the full URL it called and the form parameters with the account's auth token. */
   const twilioSignature: RequestHandler = (req, _res, next) => {
@@ -226,7 +216,7 @@ export function webhooksRoutes({ db, client, log, config, apiKeys, bodyLimit = '
     res.type('text/xml').send(reply.toString());
   });
 
-  routes.post('/email/events', requireApiKey(apiKeys), requireJson, json, async (req, res) => {
+  routes.post('/email/events', requireApiKey(apiKeys), requireJsonBody, json, async (req, res) => {
     const { events } = parseInput(emailEventsBody, req.body);
     const results = [];
     for (const [index, event] of events.entries()) {
@@ -272,7 +262,7 @@ export function webhooksRoutes({ db, client, log, config, apiKeys, bodyLimit = '
     return 'applied';
   };
 
-  routes.post('/print/status', requireApiKey(apiKeys), requireJson, json, async (req, res) => {
+  routes.post('/print/status', requireApiKey(apiKeys), requireJsonBody, json, async (req, res) => {
     const { events } = parseInput(printEventsBody, req.body);
     const results = [];
     for (const [index, event] of events.entries()) {
@@ -348,9 +338,7 @@ function signalRun(client: Client, log: Logger) {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// One-click unsubscribe (RFC 8058). Tokens: runtime/unsubscribe-tokens.ts, re-exported here.
-
-export { unsubscribeToken, verifyUnsubscribeToken };
+// One-click unsubscribe (RFC 8058). Tokens: runtime/unsubscribe-tokens.ts.
 
 /** Claims of a token signed with our secret that this service could have issued (identifiers only). */
 const validClaims = z.object({ consumerId: identifier, topic: identifier });
@@ -439,9 +427,6 @@ export function unsubscribeRoutes({
 // ---------------------------------------------------------------------------------------------------
 // OpenAPI
 
-const errorRef = { content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
-const errorResponses = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((status) => [String(status), { description: 'Error', ...errorRef }]));
 const accepted = {
   description: 'Applied, in order; one result per event',
   content: {
@@ -499,7 +484,7 @@ export const webhooksPaths: Record<string, Record<string, unknown>> = {
         CallDuration: { type: 'string' },
         ErrorCode: { type: 'string' },
       }),
-      responses: { '204': { description: 'Recorded' }, ...errorResponses(403, 503) },
+      responses: { '204': { description: 'Recorded' }, ...errors(403, 503) },
     },
   },
   '/webhooks/twilio/inbound': {
@@ -514,7 +499,7 @@ export const webhooksPaths: Record<string, Record<string, unknown>> = {
       requestBody: twilioForm({ MessageSid: { type: 'string' }, From: { type: 'string' }, Body: { type: 'string' } }),
       responses: {
         '200': { description: 'TwiML', content: { 'text/xml': { schema: { type: 'string' } } } },
-        ...errorResponses(403),
+        ...errors(403),
       },
     },
   },
@@ -527,7 +512,7 @@ export const webhooksPaths: Record<string, Record<string, unknown>> = {
         'and marks the message bounced; a soft bounce is history only; a complaint suppresses `email` and marks the ' +
         'message opted-out (unless already final).',
       requestBody: { required: true, content: { 'application/json': { schema: inlineSchema(emailEventsBody) } } },
-      responses: { '202': accepted, ...errorResponses(400, 401, 413, 415, 503) },
+      responses: { '202': accepted, ...errors(400, 401, 413, 415, 503) },
     },
   },
   '/webhooks/print/status': {
@@ -536,7 +521,7 @@ export const webhooksPaths: Record<string, Record<string, unknown>> = {
       summary: `Letter status events (up to ${MAX_WEBHOOK_EVENTS}) from the print provider`,
       description: 'Needs the API key. `mailed` = delivered; `returned` = failed (replaces an earlier mailed).',
       requestBody: { required: true, content: { 'application/json': { schema: inlineSchema(printEventsBody) } } },
-      responses: { '202': accepted, ...errorResponses(400, 401, 413, 415, 503) },
+      responses: { '202': accepted, ...errors(400, 401, 413, 415, 503) },
     },
   },
   '/unsubscribe/{token}': {
@@ -548,7 +533,7 @@ export const webhooksPaths: Record<string, Record<string, unknown>> = {
       responses: {
         '200': { description: 'HTML page with a button that POSTs', content: { 'text/html': {} } },
         '400': { description: 'Invalid link', content: { 'text/html': {} } },
-        ...errorResponses(404),
+        ...errors(404),
       },
     },
     post: {
@@ -565,7 +550,7 @@ export const webhooksPaths: Record<string, Record<string, unknown>> = {
       },
       responses: {
         '200': { description: 'Unsubscribed', content: { 'text/plain': {} } },
-        ...errorResponses(400, 404),
+        ...errors(400, 404),
       },
     },
   },

@@ -1,6 +1,7 @@
 /** Consumers and their contact points, in PostgreSQL. */
 import type { PostalAddress } from '../activities/channels/provider';
 import type { Db } from '../runtime/db';
+import { type Channel, channels } from '../workflows/definitions';
 
 /** A consumer as stored. */
 export interface Consumer {
@@ -98,4 +99,22 @@ export async function mergeConsumerAttributes(
     .update({ attributes: db.raw('attributes || ?::jsonb', [JSON.stringify(set)]), updated_at: db.fn.now() })
     .returning(['attributes']);
   return rows[0]?.attributes;
+}
+
+/** Where each channel reaches the consumer (for print, the letter's addressee); null where it cannot. */
+export function contactPoints(
+  consumer: Pick<Consumer, 'email' | 'phone' | 'postalAddress'>,
+): Record<Channel, string | null> {
+  return {
+    email: consumer.email,
+    sms: consumer.phone,
+    voice: consumer.phone,
+    print: consumer.postalAddress?.name ?? null,
+  };
+}
+
+/** The channels the consumer has a contact point for, in the order of {@link channels}. */
+export function reachableChannels(consumer: Pick<Consumer, 'email' | 'phone' | 'postalAddress'>): Channel[] {
+  const contacts = contactPoints(consumer);
+  return channels.filter((channel) => contacts[channel] !== null);
 }

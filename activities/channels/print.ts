@@ -23,19 +23,13 @@ export interface SpoolPrintOptions {
   now?: () => Date;
 }
 
-/** One line of a day's `manifest.jsonl`. */
-export interface SpoolManifestEntry {
+/** One line of a day's `manifest.jsonl`: the letter and the address it goes to. */
+export interface SpoolManifestEntry extends PostalAddress {
   id: string;
   /** The PDF's file name, relative to the manifest's folder. */
   file: string;
   /** The message key the letter was sent for. */
   key: string;
-  name: string;
-  lines: string[];
-  city: string;
-  region?: string;
-  postalCode: string;
-  country: string;
   pages: number;
   createdAt: string;
 }

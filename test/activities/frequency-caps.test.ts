@@ -70,11 +70,7 @@ describe('frequency caps (atomic in PostgreSQL)', () => {
     const limit = caps('all=1/24h');
     const receipt = await reserveSend(db, ['email'], limit, reservation(consumerId, { capped: false }));
     const failed = await reserveSend(db, ['sms'], limit, reservation(consumerId));
-    await db('messages')
-      .where({
-        key: (await db('messages').where({ consumer_id: consumerId, channel: 'sms' }).first<{ key: string }>()).key,
-      })
-      .update({ status: 'failed' });
+    await db('messages').where({ consumer_id: consumerId, channel: 'sms' }).update({ status: 'failed' });
     const next = await reserveSend(db, ['email'], limit, reservation(consumerId));
     const capped = await reserveSend(db, ['email'], limit, reservation(consumerId));
     const receipt2 = await reserveSend(db, ['email'], limit, reservation(consumerId, { capped: false }));

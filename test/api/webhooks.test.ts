@@ -6,14 +6,8 @@ import pino from 'pino';
 import request from 'supertest';
 import twilio from 'twilio';
 import { errorHandler } from '../../api/errors';
-import {
-  mapTwilioStatus,
-  unsubscribeRoutes,
-  unsubscribeToken,
-  verifyUnsubscribeToken,
-  webhooksPaths,
-  webhooksRoutes,
-} from '../../api/webhooks-routes';
+import { unsubscribeToken, verifyUnsubscribeToken } from '../../runtime/unsubscribe-tokens';
+import { mapTwilioStatus, unsubscribeRoutes, webhooksPaths, webhooksRoutes } from '../../api/webhooks-routes';
 import { type Config, loadConfig } from '../../runtime/config';
 import type { Db } from '../../runtime/db';
 import { upsertConsumer } from '../../stores/consumers';

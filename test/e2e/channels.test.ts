@@ -10,7 +10,7 @@ import { startStack, type Stack } from '../../runtime/stack';
 import type { Channel } from '../../workflows/definitions';
 import type { JourneyDefinition, SendStep } from '../../workflows/journey-definition';
 import { freePort, freshDatabase, tempDir, unique, workflowBundle } from '../support/resources';
-import { readSpool, sinkConfig, sinks, TEST_UNSUBSCRIBE_SECRET } from '../support/sinks';
+import { readSpool, sinkEnv, sinks, TEST_UNSUBSCRIBE_SECRET } from '../support/sinks';
 
 const KEY = 'e2e-channels-key';
 
@@ -20,22 +20,17 @@ describe('channels, delivery reports and fallback, end to end over the real stac
   let baseUrl: string;
 
   before(async () => {
-    const sink = await sinkConfig();
     const port = await freePort();
     baseUrl = `http://127.0.0.1:${port}`;
     const config = loadConfig({
+      ...(await sinkEnv()),
       PORT: String(port),
       PUBLIC_BASE_URL: baseUrl,
       API_KEYS: KEY,
       DATABASE_URL: await freshDatabase(),
       DATA_DIR: await tempDir('e2e-channels'),
       TEMPORAL_DEV_PORT: String(await freePort()),
-      SMTP_URL: sink.email.smtpUrl,
-      TWILIO_ACCOUNT_SID: sink.twilio!.accountSid,
-      TWILIO_AUTH_TOKEN: sink.twilio!.authToken,
-      TWILIO_FROM: sink.twilio!.from,
-      TWILIO_API_URL: sink.twilio!.apiUrl,
-      PRINT_SPOOL_DIR: sink.channels.printSpoolDir,
+      PRINT_SPOOL_DIR: (await sinks()).spoolDir,
       UNSUBSCRIBE_SECRET: TEST_UNSUBSCRIBE_SECRET,
     });
     stack = await startStack(config, pino({ level: 'silent' }), {

@@ -5,7 +5,7 @@ import { startStack, type Stack } from '../../runtime/stack';
 import { searchAttributes } from '../../workflows/definitions';
 import type { JourneyDefinition } from '../../workflows/journey-definition';
 import { freePort, freshDatabase, tempDir, unique, workflowBundle } from '../support/resources';
-import { sinkConfig, sinks } from '../support/sinks';
+import { sinkEnv, sinks } from '../support/sinks';
 
 const KEY = 'e2e-journeys-key';
 
@@ -14,18 +14,13 @@ describe('journeys as data, end to end over the real stack', function () {
   let stack: Stack;
 
   before(async () => {
-    const sink = await sinkConfig();
     const config = loadConfig({
+      ...(await sinkEnv()),
       PORT: '0',
       API_KEYS: KEY,
       DATABASE_URL: await freshDatabase(),
       DATA_DIR: await tempDir('e2e-journeys'),
       TEMPORAL_DEV_PORT: String(await freePort()),
-      SMTP_URL: sink.email.smtpUrl,
-      TWILIO_ACCOUNT_SID: sink.twilio!.accountSid,
-      TWILIO_AUTH_TOKEN: sink.twilio!.authToken,
-      TWILIO_FROM: sink.twilio!.from,
-      TWILIO_API_URL: sink.twilio!.apiUrl,
     });
     stack = await startStack(config, pino({ level: 'silent' }), {
       headless: true,

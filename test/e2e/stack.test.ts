@@ -6,22 +6,17 @@ import { listMessages } from '../../stores/messages';
 import { startStack, type Stack } from '../../runtime/stack';
 import { journeyWorkflowId } from '../../workflows/definitions';
 import { freePort, freshDatabase, tempDir, unique, workflowBundle } from '../support/resources';
-import { sinkConfig, sinks } from '../support/sinks';
+import { sinkEnv, sinks } from '../support/sinks';
 
 const KEY = 'e2e-key';
 const log = pino({ level: process.env.E2E_LOG_LEVEL ?? 'silent' });
 
 /** The environment a user would set, pointed at local sinks; the reminder delay shortened to seconds. */
 async function stackConfig(overrides: Record<string, string | undefined>): Promise<Config> {
-  const sink = await sinkConfig();
   return loadConfig({
+    ...(await sinkEnv()),
     PORT: '0',
     API_KEYS: KEY,
-    SMTP_URL: sink.email.smtpUrl,
-    TWILIO_ACCOUNT_SID: sink.twilio!.accountSid,
-    TWILIO_AUTH_TOKEN: sink.twilio!.authToken,
-    TWILIO_FROM: sink.twilio!.from,
-    TWILIO_API_URL: sink.twilio!.apiUrl,
     BILL_REMINDER_DELAY: '3 seconds',
     TEMPORAL_DEV_PORT: String(await freePort()),
     ...overrides,

@@ -48,6 +48,18 @@ export async function sinkConfig(): Promise<Pick<Config, 'email' | 'twilio' | 'c
   };
 }
 
+/** The environment of a whole stack (`loadConfig`) that sends email to the sink and SMS and calls to the fake Twilio. */
+export async function sinkEnv(): Promise<Record<string, string>> {
+  const { smtp, twilio } = await sinks();
+  return {
+    SMTP_URL: smtp.url,
+    TWILIO_ACCOUNT_SID: twilio.accountSid,
+    TWILIO_AUTH_TOKEN: twilio.authToken,
+    TWILIO_FROM: twilio.from,
+    TWILIO_API_URL: twilio.url,
+  };
+}
+
 /** What a spool folder holds: the letters (`<day>/<id>.pdf`) and every manifest line, day by day. */
 export async function readSpool(spoolDir: string): Promise<{ letters: string[]; manifest: SpoolManifestEntry[] }> {
   const letters: string[] = [];
