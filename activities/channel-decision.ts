@@ -11,14 +11,9 @@ import { reserveSend } from '../stores/frequency-caps';
 import { getPreferences, type Preferences } from '../stores/preferences';
 import { suppressedChannels } from '../stores/suppressions';
 import { getTopic } from '../stores/topics';
-import {
-  type Channel,
-  type ChannelDecision,
-  channels as allChannels,
-  type DropReason,
-  FailureType,
-} from '../workflows/definitions';
-import type { JourneyDefinition } from '../workflows/journey-definition';
+import { type Channel, type ChannelDecision, channels as allChannels, type DropReason } from '../contract/channels';
+import { FailureType } from '../contract/failures';
+import type { JourneyDefinition } from '../contract/journey-definition';
 import { quietHoursEnd, validZone } from './schedule';
 
 /** What the workflow asks: one attempt of one send step. */
@@ -93,7 +88,7 @@ export function createChannelDecision(db: Db, caps: FrequencyCap[]) {
   return async (request: ChannelDecisionRequest): Promise<ChannelDecisionResult> => {
     const consumer = await getConsumer(db, request.consumerId);
     if (!consumer)
-      throw ApplicationFailure.nonRetryable(`Consumer ${request.consumerId} not found`, FailureType.consumerNotFound);
+      throw ApplicationFailure.nonRetryable(`Consumer ${request.consumerId} not found`, FailureType.ConsumerNotFound);
     const [preferences, topic, suppressed] = await Promise.all([
       getPreferences(db, request.consumerId),
       getTopic(db, request.topic),

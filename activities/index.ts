@@ -13,14 +13,15 @@ import {
   reachableChannels,
 } from '../stores/consumers';
 import { beginAttempt, markSent, type MessageIdentity, recordOutcome } from '../stores/messages';
-import { type Channel, FailureType } from '../workflows/definitions';
+import type { Channel } from '../contract/channels';
+import { FailureType } from '../contract/failures';
 import type { Channels } from './channels';
 import { PermanentSendError } from './channels/provider';
 import { renderLiquid, type RenderedMessage, renderTemplate } from './templates';
-import { callWebhook, type WebhookRequest, type WebhookResult } from './webhooks';
+import { callWebhook, type WebhookRequest } from './webhooks';
 import { nextWakeUp, type WaitUntilRequest, type WaitUntilResult } from './schedule';
-import type { MessageTemplate } from '../workflows/journey-definition';
-import type { RunData } from '../workflows/journey-workflow';
+import type { MessageTemplate } from '../contract/journey-definition';
+import type { RunData, WebhookResult } from '../contract/journey-run';
 import { type ChannelsConfig, loadConfig } from '../runtime/config';
 import { appendMessageEvent } from '../stores/message-events';
 import { recordRunProgress, type RunProgress } from '../stores/journey-runs';
@@ -29,7 +30,7 @@ import { unsubscribeToken } from '../runtime/unsubscribe-tokens';
 import { createChannelDecision, type ChannelDecisionRequest, type ChannelDecisionResult } from './channel-decision';
 import { localise } from './templates';
 
-export type { WebhookRequest, WebhookResult, ChannelDecisionRequest, ChannelDecisionResult, RunProgress };
+export type { WebhookRequest, ChannelDecisionRequest, ChannelDecisionResult, RunProgress };
 
 /** What the workflow learns about a consumer: reachable channels and attributes, no contact details. */
 export interface ConsumerProfile {
@@ -95,7 +96,7 @@ export function createActivities({ db, channels, log, settings = loadConfig({}).
     lookupConsumer: async (consumerId: string): Promise<ConsumerProfile> => {
       const consumer = await getConsumer(db, consumerId);
       if (!consumer)
-        throw ApplicationFailure.nonRetryable(`Consumer ${consumerId} not found`, FailureType.consumerNotFound);
+        throw ApplicationFailure.nonRetryable(`Consumer ${consumerId} not found`, FailureType.ConsumerNotFound);
       return { consumerId, channels: reachableChannels(consumer), attributes: consumer.attributes };
     },
 
@@ -138,7 +139,7 @@ export function createActivities({ db, channels, log, settings = loadConfig({}).
     ): Promise<Record<string, unknown>> => {
       const attributes = await mergeConsumerAttributes(db, consumerId, set);
       if (!attributes)
-        throw ApplicationFailure.nonRetryable(`Consumer ${consumerId} not found`, FailureType.consumerNotFound);
+        throw ApplicationFailure.nonRetryable(`Consumer ${consumerId} not found`, FailureType.ConsumerNotFound);
       return attributes;
     },
 
@@ -183,10 +184,10 @@ export function createActivities({ db, channels, log, settings = loadConfig({}).
     }
     const consumer = await getConsumer(db, request.consumerId);
     if (!consumer)
-      throw await permanent(request, FailureType.consumerNotFound, `Consumer ${request.consumerId} not found`);
+      throw await permanent(request, FailureType.ConsumerNotFound, `Consumer ${request.consumerId} not found`);
     const contact = contactPoints(consumer)[request.channel];
     if (!contact)
-      throw await permanent(request, FailureType.noContactPoint, `Consumer has no ${request.channel} contact point`);
+      throw await permanent(request, FailureType.NoContactPoint, `Consumer has no ${request.channel} contact point`);
     const rendered = render(consumer);
     const unsubscribeUrl =
       request.channel === 'email' && request.topic && settings.unsubscribeSecret
@@ -236,7 +237,7 @@ export function createActivities({ db, channels, log, settings = loadConfig({}).
     } catch (err) {
       if (err instanceof PermanentSendError) {
         // The provider says the recipient opted out (e.g. STOP at Twilio): remember it for every journey.
-        if (err.type === FailureType.optedOut && (request.channel === 'sms' || request.channel === 'voice')) {
+        if (err.type === FailureType.OptedOut && (request.channel === 'sms' || request.channel === 'voice')) {
           await suppress(db, { channel: 'sms', address: contact, reason: 'stop', source: provider.name });
         }
         throw await permanent(request, err.type, err.message);

@@ -4,7 +4,8 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import { Liquid } from 'liquidjs';
-import type { MessageContent, MessageTemplate } from '../workflows/journey-definition';
+import type { MessageContent, MessageTemplate } from '../contract/journey-definition';
+import { FailureType } from '../contract/failures';
 
 /** A template per channel: email has a subject. */
 export interface Template {
@@ -41,7 +42,7 @@ export interface RenderedMessage {
 /** Renders template `id`; an unknown id is a permanent failure of the send. */
 export function renderTemplate(id: string, context: TemplateContext): RenderedMessage {
   const template = templates[id];
-  if (!template) throw ApplicationFailure.nonRetryable(`Unknown template ${id}`, 'UnknownTemplate');
+  if (!template) throw ApplicationFailure.nonRetryable(`Unknown template ${id}`, FailureType.UnknownTemplate);
   return {
     subject: template.subject === undefined ? undefined : interpolate(template.subject, context),
     text: interpolate(template.text, context),
@@ -97,6 +98,9 @@ export function renderLiquid(template: Template & { html?: string }, context: ob
       html: render(template.html, liquidHtml),
     };
   } catch (err) {
-    throw ApplicationFailure.nonRetryable(`Template does not render: ${(err as Error).message}`, 'InvalidTemplate');
+    throw ApplicationFailure.nonRetryable(
+      `Template does not render: ${(err as Error).message}`,
+      FailureType.InvalidTemplate,
+    );
   }
 }

@@ -1,5 +1,7 @@
 /** HTTP calls of journey webhook steps. */
 import { ApplicationFailure } from '@temporalio/activity';
+import { FailureType } from '../contract/failures';
+import type { WebhookResult } from '../contract/journey-run';
 
 /** A webhook call. `context` is the run's data, sent along so the endpoint can decide on it. */
 export interface WebhookRequest {
@@ -7,14 +9,6 @@ export interface WebhookRequest {
   method: 'GET' | 'POST' | 'PUT';
   body?: Record<string, unknown>;
   context?: unknown;
-}
-
-/** What later steps may branch on: `webhooks.<step id>.status` and `.body`. */
-export interface WebhookResult {
-  status: number;
-  body: unknown;
-  /** Set when the call failed for good. */
-  error?: string;
 }
 
 /** Calls the endpoint; 4xx answers fail permanently, 5xx and network errors are thrown for a retry. */
@@ -33,6 +27,6 @@ export async function callWebhook(request: WebhookRequest): Promise<WebhookResul
   }
   if (response.status >= 500 || response.status === 429) throw new Error(`Webhook answered HTTP ${response.status}`);
   if (response.status >= 400)
-    throw ApplicationFailure.nonRetryable(`Webhook answered HTTP ${response.status}`, 'WebhookRejected');
+    throw ApplicationFailure.nonRetryable(`Webhook answered HTTP ${response.status}`, FailureType.WebhookRejected);
   return { status: response.status, body };
 }

@@ -13,10 +13,10 @@ import {
   setJourneyStatus,
   updateDraft,
 } from '../stores/journeys';
-import { pauseSignal } from '../workflows/journey-workflow';
+import { pauseSignal } from '../contract/journey-run';
 import { HttpError, InputError, NotFoundError, parseInput } from './errors';
-import type { JourneyRouter } from './journey-router';
-import { validateJourney } from './journey-validation';
+import type { JourneyRouter } from '../journeys/router';
+import { validateJourney } from '../journeys/validation';
 import { identifier } from './schemas';
 import { z } from 'zod';
 

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import express, { type Router } from 'express';
 import { z } from 'zod';
-import { journeyDefinitionSchema } from './journey-schema';
+import { journeyDefinitionSchema } from '../journeys/schema';
 import { consumerBody, eventBatch, eventBody, MAX_EVENT_BATCH } from './schemas';
 import { analyticsPaths } from './analytics-routes';
 import { preferencesPaths } from './preferences-routes';

@@ -1,21 +1,12 @@
 /** The API's request schemas: validated at the edge, and the source of the documented formats. */
 import { z } from 'zod';
-import { channels } from '../workflows/definitions';
+import { channels } from '../contract/channels';
+import { eventType, identifier } from '../journeys/schema';
 
-/** Consumer ids and other keys that end up in workflow ids: printable, no spaces. */
-export const identifier = z
-  .string()
-  .max(128)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]*$/, 'use letters, digits and . _ : @ - (starting with a letter or digit)');
+export { identifier } from '../journeys/schema';
 
 /** E.164: + then up to 15 digits. */
 export const phoneNumber = z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 phone number such as +14155550100');
-
-/** Event types: dotted lower-case names, shared by events and the journeys they trigger. */
-export const eventType = z
-  .string()
-  .max(100)
-  .regex(/^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)+$/, 'must be a dotted lower-case name such as bill.issued');
 
 /** A channel a message can go out on. */
 export const channel = z.enum(channels);

@@ -25,7 +25,8 @@ import {
 import { setTopicPreference } from '../stores/preferences';
 import { suppress, unsuppress } from '../stores/suppressions';
 import { getTopic } from '../stores/topics';
-import { type DeliveryReport, deliverySignal, type MessageStatus } from '../workflows/definitions';
+import type { DeliveryReport, MessageStatus } from '../contract/channels';
+import { deliverySignal } from '../contract/journey-run';
 import { requireApiKey } from './auth';
 import { errors } from './openapi-helpers';
 import { HttpError, InputError, NotFoundError, parseInput, requireJsonBody, UnavailableError } from './errors';

@@ -3,6 +3,7 @@
  * names apply whether the project runs from TypeScript sources or from compiled `dist/`.
  */
 import type { Knex } from 'knex';
+import type { Db } from '../runtime/db';
 import * as init from './20261122_001_init';
 import * as journeys from './20261122_002_journeys';
 import * as receipts from './20261122_003_event_receipts';
@@ -24,3 +25,9 @@ export const migrationSource: Knex.MigrationSource<string> = {
     return Promise.resolve(migration);
   },
 };
+
+/** Applies every pending migration; returns the names applied. */
+export async function migrateLatest(db: Db): Promise<string[]> {
+  const [, applied] = (await db.migrate.latest({ migrationSource })) as [number, string[]];
+  return applied;
+}

@@ -1,6 +1,7 @@
 /** `npm run migrate`: applies pending migrations to DATABASE_URL. */
 import { loadConfig } from '../runtime/config';
-import { createDb, migrateLatest } from '../runtime/db';
+import { createDb } from '../runtime/db';
+import { migrateLatest } from '.';
 import { createLogger } from '../runtime/logger';
 
 async function main(): Promise<void> {

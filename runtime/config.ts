@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { type Channel, channels } from '../workflows/definitions';
+import { type Channel, channels } from '../contract/channels';
 
 const optional = z
   .string()

@@ -2,7 +2,7 @@
 import type { Connection } from '@temporalio/client';
 import { SearchAttributeType } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { searchAttributes } from '../workflows/definitions';
+import { searchAttributes } from '../contract/search-attributes';
 
 const IndexedValueType = temporal.api.enums.v1.IndexedValueType;
 /** gRPC status codes (numeric values are part of the gRPC protocol). */

@@ -13,8 +13,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { type JourneyEvent, searchAttributes } from '../workflows/definitions';
-import type { JourneyVersion } from '../workflows/journey-definition';
+import type { JourneyEvent } from '../contract/events';
+import { searchAttributes } from '../contract/search-attributes';
+import type { JourneyVersion } from '../contract/journey-definition';
 
 const { values: args } = parseArgs({
   options: {

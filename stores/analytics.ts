@@ -4,7 +4,7 @@
  */
 import type { Knex } from 'knex';
 import type { Db } from '../runtime/db';
-import { channels as channelOrder } from '../workflows/definitions';
+import { channels as channelOrder } from '../contract/channels';
 
 /** Days covered when the caller gives no `from`. */
 export const DEFAULT_ANALYTICS_DAYS = 30;

@@ -1,7 +1,6 @@
 /** Consumers and their contact points, in PostgreSQL. */
-import type { PostalAddress } from '../activities/channels/provider';
 import type { Db } from '../runtime/db';
-import { type Channel, channels } from '../workflows/definitions';
+import { type Channel, channels, type PostalAddress } from '../contract/channels';
 
 /** A consumer as stored. */
 export interface Consumer {

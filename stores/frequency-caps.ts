@@ -5,7 +5,7 @@
  */
 import type { FrequencyCap } from '../runtime/config';
 import type { Db } from '../runtime/db';
-import type { Channel } from '../workflows/definitions';
+import type { Channel } from '../contract/channels';
 
 /** The message a reservation records (status `queued`), so it counts against the caps at once. */
 export interface SendReservation {

@@ -1,6 +1,6 @@
 /** Run records: one row per journey run and one per step it entered, the facts journey analytics count. */
 import type { Db } from '../runtime/db';
-import type { JourneyStatus } from '../workflows/definitions';
+import type { JourneyStatus } from '../contract/journey-run';
 
 /** A step a run entered; a step entered again in a loop has the next `visit` number (1, 2, ...). */
 export interface StepVisit {

@@ -1,6 +1,6 @@
 /** Journey definitions: one editable draft per journey and immutable published versions. */
 import type { Db } from '../runtime/db';
-import type { JourneyDefinition, JourneyVersion } from '../workflows/journey-definition';
+import type { JourneyDefinition, JourneyVersion } from '../contract/journey-definition';
 
 /** Where a journey is in its lifecycle. */
 export type JourneyStatus = 'draft' | 'active' | 'paused' | 'archived';

@@ -12,7 +12,7 @@
  */
 import type { Knex } from 'knex';
 import type { Db } from '../runtime/db';
-import type { Channel, MessageStatus } from '../workflows/definitions';
+import type { Channel, MessageStatus } from '../contract/channels';
 
 /** Who reported a status. */
 export type MessageEventSource = 'worker' | 'workflow' | 'twilio' | 'email-webhook' | 'print-webhook';

@@ -3,7 +3,7 @@
  * zone and locale. A consumer without a row has the defaults: opted in everywhere, no preferences.
  */
 import type { Db } from '../runtime/db';
-import { type Channel, channels } from '../workflows/definitions';
+import { type Channel, channels } from '../contract/channels';
 
 /** Hours not to contact the consumer, `HH:MM` in their time zone; `end` before `start` wraps midnight. */
 export interface QuietHours {

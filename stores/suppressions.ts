@@ -4,7 +4,7 @@
  * (voice calls to the same number are governed by their own entries).
  */
 import type { Db } from '../runtime/db';
-import type { Channel } from '../workflows/definitions';
+import type { Channel } from '../contract/channels';
 
 /** Why an address is suppressed. */
 export type SuppressionReason = 'stop' | 'bounce' | 'complaint' | 'manual';

@@ -4,7 +4,7 @@
  */
 import { type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Activities } from '../activities';
-import { type Channel, channels, channelTaskQueue } from '../workflows/definitions';
+import { type Channel, channels, channelTaskQueue } from '../contract/channels';
 
 /** Options of {@link createJourneyWorkers}. */
 export interface JourneyWorkerOptions {

@@ -4,7 +4,7 @@
 import type { ActivityOptions } from '@temporalio/workflow';
 import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { FailureType } from './definitions';
+import { FailureType } from '../contract/failures';
 
 const permanentFailures = Object.values(FailureType);
 

@@ -7,16 +7,11 @@ import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import type { SendResult } from '../activities';
 import { profiles, records, sendProfile, sends } from './activity-profiles';
-import { describeFailure } from './failures';
-import {
-  type Channel,
-  eventSignal,
-  type JourneyEvent,
-  type JourneyState,
-  type MessageSummary,
-  searchAttributes,
-  stateQuery,
-} from './definitions';
+import { describeFailure } from '../contract/failures';
+import type { Channel, MessageSummary } from '../contract/channels';
+import { eventSignal, type JourneyState, stateQuery } from '../contract/journey-run';
+import type { JourneyEvent } from '../contract/events';
+import { searchAttributes } from '../contract/search-attributes';
 
 /** The journey's id and the events it reacts to. */
 export const billReminder = {

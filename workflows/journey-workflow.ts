@@ -7,7 +7,6 @@ import {
   condition,
   isCancellation,
   continueAsNew,
-  defineSignal,
   patched,
   proxyActivities,
   setHandler,
@@ -17,7 +16,7 @@ import {
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
-import type { Activities, ConsumerProfile, SendResult, WebhookResult } from '../activities';
+import type { Activities, ConsumerProfile, SendResult } from '../activities';
 import {
   computations,
   decisions,
@@ -27,24 +26,29 @@ import {
   sends,
   webhooks as webhookCalls,
 } from './activity-profiles';
-import { evaluate, readPath } from './conditions';
+import { evaluate, readPath } from '../contract/conditions';
 import {
   type Channel,
   channels as allChannels,
   channelTaskQueue,
-  deliverySignal,
   type DeliveryReport,
   type DropReason,
-  FailureType,
-  eventSignal,
-  type JourneyEvent,
-  type JourneyState,
   type MessageSummary,
-  searchAttributes,
+} from '../contract/channels';
+import {
+  deliverySignal,
+  eventSignal,
+  type JourneyRunInput,
+  type JourneyState,
+  pauseSignal,
+  type RunData,
   stateQuery,
-} from './definitions';
-import { describeFailure } from './failures';
-import type { EventMatch, JourneyVersion, SendStep, Step } from './journey-definition';
+} from '../contract/journey-run';
+import { FailureType } from '../contract/failures';
+import type { JourneyEvent } from '../contract/events';
+import { searchAttributes } from '../contract/search-attributes';
+import { describeFailure } from '../contract/failures';
+import type { EventMatch, SendStep, Step } from '../contract/journey-definition';
 
 /**
  * Patch of the omni-channel interpreter: send steps decide their channel through an activity (preferences,
@@ -66,51 +70,14 @@ function runLocalKey(key: string): string {
 function skipReason(reasons: DropReason[]): string {
   const relevant = new Set(reasons.filter((r) => r !== 'no-template' && r !== 'already-tried'));
   if (relevant.has('frequency-cap')) return 'FrequencyCapped';
-  if (relevant.size === 1 && relevant.has('no-contact-point')) return FailureType.noContactPoint;
+  if (relevant.size === 1 && relevant.has('no-contact-point')) return FailureType.NoContactPoint;
   const optOuts: DropReason[] = ['channel-opted-out', 'topic-opted-out', 'suppressed', 'no-contact-point'];
-  if (relevant.size > 0 && [...relevant].every((r) => optOuts.includes(r))) return FailureType.optedOut;
+  if (relevant.size > 0 && [...relevant].every((r) => optOuts.includes(r))) return FailureType.OptedOut;
   return 'NoEligibleChannel';
 }
 
 /** Channel decisions kept in the run state (the oldest are dropped first). */
 const DECISIONS_KEPT = 50;
-
-/** Pauses (true) or resumes (false) a run: a paused run holds before its next send. */
-export const pauseSignal = defineSignal<[boolean]>('pause');
-
-/** What a run carries into its next execution when it continues as new. */
-export interface CarriedRun {
-  stepId: string;
-  state: JourneyState;
-  data: RunData;
-  seenEventIds: string[];
-  /** Events received but not yet consumed by a wait-for-event step. */
-  inbox: JourneyEvent[];
-  visits: Record<string, number>;
-  startedAt: string;
-  paused: boolean;
-  /** How many entries of `state.steps` the analytics records already hold. */
-  recordedSteps?: number;
-}
-
-/** Input of {@link journeyWorkflow}; the triggering event arrives as the first `event` signal. */
-export interface JourneyRunInput {
-  journey: JourneyVersion;
-  consumerId: string;
-  /** The triggering event, when the run is started with it (otherwise it arrives as the first signal). */
-  trigger?: JourneyEvent;
-  /** Set only by continue-as-new. */
-  carried?: CarriedRun;
-}
-
-/** The data conditions and templates see. */
-export interface RunData {
-  consumer: { id: string; attributes: Record<string, unknown>; channels: string[] };
-  trigger?: JourneyEvent;
-  events: Record<string, JourneyEvent>;
-  webhooks: Record<string, WebhookResult>;
-  journey: { id: string; version: number };
-}
 
 const DEFAULT_LIFETIME = '90 days';
 /** Event ids remembered for deduplication across continue-as-new. */

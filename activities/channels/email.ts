@@ -1,7 +1,7 @@
 /** Email over SMTP with nodemailer. */
 import { createHash } from 'node:crypto';
 import nodemailer from 'nodemailer';
-import { FailureType } from '../../workflows/definitions';
+import { FailureType } from '../../contract/failures';
 import { type ChannelProvider, type OutboundMessage, PermanentSendError, type ProviderReceipt } from './provider';
 
 interface SmtpError extends Error {
@@ -64,7 +64,7 @@ export function classifySmtpError(err: SmtpError): Error {
   if (!permanent) return err;
   const recipientProblem = err.command === 'RCPT TO' || err.code === 'EENVELOPE';
   return new PermanentSendError(
-    recipientProblem ? FailureType.invalidRecipient : 'ProviderRejected',
+    recipientProblem ? FailureType.InvalidRecipient : FailureType.ProviderRejected,
     // The server's text often repeats the address; keep contact details out of histories and logs.
     `SMTP server refused the ${recipientProblem ? 'recipient' : 'message'} (${err.responseCode ?? err.code ?? 'no code'})`,
   );

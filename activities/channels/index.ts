@@ -1,7 +1,7 @@
 /** Chooses each channel's provider from configuration. */
 import type { Config } from '../../runtime/config';
 import type { Db } from '../../runtime/db';
-import type { Channel } from '../../workflows/definitions';
+import type { Channel } from '../../contract/channels';
 import { createSmtpEmailProvider } from './email';
 import { createOutboxProvider } from './outbox';
 import { createSpoolPrintProvider } from './print';

@@ -1,5 +1,5 @@
 /** Postal addresses as printed on a letter and listed in the development outbox. */
-import type { PostalAddress } from './provider';
+import type { PostalAddress } from '../../contract/channels';
 
 /** Countries that write `City, REGION POSTCODE` on one line. */
 const cityRegionPostcode = new Set(['US', 'CA', 'AU']);

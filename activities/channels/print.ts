@@ -6,14 +6,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { appendFile, link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import PDFDocument from 'pdfkit';
-import {
-  type ChannelProvider,
-  type OutboundMessage,
-  PermanentSendError,
-  type PostalAddress,
-  type ProviderReceipt,
-} from './provider';
+import { type ChannelProvider, type OutboundMessage, PermanentSendError, type ProviderReceipt } from './provider';
+import type { PostalAddress } from '../../contract/channels';
 import { isCompletePostalAddress, postalAddressLines } from './postal-address';
+import { FailureType } from '../../contract/failures';
 
 /** Options of {@link createSpoolPrintProvider}. */
 export interface SpoolPrintOptions {
@@ -33,9 +29,6 @@ export interface SpoolManifestEntry extends PostalAddress {
   pages: number;
   createdAt: string;
 }
-
-/** The failure type of a letter for a consumer without a complete postal address. */
-export const NO_POSTAL_ADDRESS = 'NoPostalAddress';
 
 /** The name of each day folder's manifest: one JSON line ({@link SpoolManifestEntry}) per letter. */
 export const MANIFEST_FILE = 'manifest.jsonl';
@@ -62,7 +55,7 @@ export function createSpoolPrintProvider(options: SpoolPrintOptions): ChannelPro
       const address = message.postalAddress;
       if (!isCompletePostalAddress(address)) {
         throw new PermanentSendError(
-          NO_POSTAL_ADDRESS,
+          FailureType.NoPostalAddress,
           'The letter has no complete postal address (name, street, city, postal code, country)',
         );
       }

@@ -1,16 +1,6 @@
 /** The one small interface every channel provider implements. */
-import type { Channel } from '../../workflows/definitions';
-
-/** A postal address, as stored on the consumer and printed on letters. */
-export interface PostalAddress {
-  name: string;
-  lines: string[];
-  city: string;
-  region?: string;
-  postalCode: string;
-  /** ISO 3166-1 alpha-2, e.g. `US`. */
-  country: string;
-}
+import type { Channel, PostalAddress } from '../../contract/channels';
+import type { FailureType } from '../../contract/failures';
 
 /** A rendered message ready for a provider. */
 export interface OutboundMessage {
@@ -55,7 +45,7 @@ export interface ChannelProvider {
  */
 export class PermanentSendError extends Error {
   constructor(
-    readonly type: string,
+    readonly type: FailureType,
     message: string,
   ) {
     super(message);

@@ -2,7 +2,7 @@
 import twilio from 'twilio';
 import type RequestClient from 'twilio/lib/base/RequestClient';
 import type { TwilioConfig } from '../../runtime/config';
-import { FailureType } from '../../workflows/definitions';
+import { FailureType } from '../../contract/failures';
 import { PermanentSendError } from './provider';
 
 /** Twilio's HTTP client with every request sent to another base URL (a local fake, a proxy). */
@@ -62,15 +62,15 @@ export interface TwilioRestError extends Error {
 export function classifyTwilioError(err: TwilioRestError): Error {
   // Twilio's messages repeat the phone number; keep contact details out of histories and logs.
   if (err.code !== undefined && optedOutCodes.has(err.code)) {
-    return new PermanentSendError(FailureType.optedOut, `The recipient opted out at Twilio (error ${err.code})`);
+    return new PermanentSendError(FailureType.OptedOut, `The recipient opted out at Twilio (error ${err.code})`);
   }
   if (err.code !== undefined && invalidRecipientCodes.has(err.code)) {
-    return new PermanentSendError(FailureType.invalidRecipient, `Twilio rejected the recipient (error ${err.code})`);
+    return new PermanentSendError(FailureType.InvalidRecipient, `Twilio rejected the recipient (error ${err.code})`);
   }
   const status = err.status ?? 0;
   if (status >= 400 && status < 500 && ![401, 403, 408, 429].includes(status)) {
     return new PermanentSendError(
-      'ProviderRejected',
+      FailureType.ProviderRejected,
       `Twilio rejected the request (HTTP ${status}, error ${err.code ?? '-'})`,
     );
   }

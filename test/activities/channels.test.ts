@@ -9,12 +9,8 @@ import { createSmtpEmailProvider } from '../../activities/channels/email';
 import { createOutboxProvider } from '../../activities/channels/outbox';
 import { formatPostalAddress, postalAddressLines } from '../../activities/channels/postal-address';
 import { createSpoolPrintProvider, letterId } from '../../activities/channels/print';
-import {
-  type ChannelProvider,
-  type OutboundMessage,
-  PermanentSendError,
-  type PostalAddress,
-} from '../../activities/channels/provider';
+import { type ChannelProvider, type OutboundMessage, PermanentSendError } from '../../activities/channels/provider';
+import type { PostalAddress } from '../../contract/channels';
 import { createTwilioSmsProvider } from '../../activities/channels/sms';
 import { createTwilioVoiceProvider, sayLanguage } from '../../activities/channels/voice';
 import { loadConfig } from '../../runtime/config';

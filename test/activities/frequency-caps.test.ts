@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { loadConfig } from '../../runtime/config';
 import type { Db } from '../../runtime/db';
 import { reserveSend, type SendReservation } from '../../stores/frequency-caps';
-import type { Channel } from '../../workflows/definitions';
+import type { Channel } from '../../contract/channels';
 import { postgres, unique } from '../support/resources';
 
 describe('frequency caps (atomic in PostgreSQL)', () => {

@@ -4,11 +4,12 @@ import pino from 'pino';
 import request from 'supertest';
 import { analyticsPaths, analyticsRoutes } from '../../api/analytics-routes';
 import { errorHandler } from '../../api/errors';
-import { createDb, type Db, migrateLatest } from '../../runtime/db';
+import { migrateLatest } from '../../migrations';
+import { createDb, type Db } from '../../runtime/db';
 import { journeyAnalytics } from '../../stores/analytics';
 import { recordRunProgress, type RunProgress } from '../../stores/journey-runs';
 import { createJourney, publishDraft } from '../../stores/journeys';
-import type { JourneyDefinition } from '../../workflows/journey-definition';
+import type { JourneyDefinition } from '../../contract/journey-definition';
 import { freshDatabase } from '../support/resources';
 
 const JOURNEY = 'cart-nudge';

@@ -5,9 +5,10 @@ import type { Express } from 'express';
 import pino from 'pino';
 import request from 'supertest';
 import { createApp } from '../../api/app';
-import { JourneyRouter } from '../../api/journey-router';
-import { seedJourneys } from '../../api/seed-journeys';
-import { journeyWorkflowId, searchAttributes } from '../../workflows/definitions';
+import { JourneyRouter } from '../../journeys/router';
+import { seedJourneys } from '../../journeys/shipped';
+import { journeyWorkflowId } from '../../contract/workflow-ids';
+import { searchAttributes } from '../../contract/search-attributes';
 import { freePort, postgres, startTimeSkipping, unique } from '../support/resources';
 
 const KEY = 'test-key-1';

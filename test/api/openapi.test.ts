@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import express from 'express';
 import request from 'supertest';
 import { openApiDocument, docsRoutes } from '../../api/openapi';
-import { journeyDefinitionSchema } from '../../api/journey-schema';
+import { journeyDefinitionSchema } from '../../journeys/schema';
 
 /** Every `$ref` in `value`. */
 function refs(value: unknown, found: string[] = []): string[] {

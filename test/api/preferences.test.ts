@@ -7,7 +7,7 @@ import request from 'supertest';
 import { createApp } from '../../api/app';
 import { requireApiKey } from '../../api/auth';
 import { errorHandler } from '../../api/errors';
-import { JourneyRouter } from '../../api/journey-router';
+import { JourneyRouter } from '../../journeys/router';
 import { preferencesPaths, preferencesRoutes } from '../../api/preferences-routes';
 import type { Db } from '../../runtime/db';
 import { upsertConsumer } from '../../stores/consumers';

@@ -15,7 +15,7 @@ import { listMessageEvents } from '../../stores/message-events';
 import { beginAttempt, markSent } from '../../stores/messages';
 import { getPreferences } from '../../stores/preferences';
 import { suppress, suppressedChannels } from '../../stores/suppressions';
-import type { Channel, DeliveryReport } from '../../workflows/definitions';
+import type { Channel, DeliveryReport } from '../../contract/channels';
 import { postgres, startTimeSkipping, unique } from '../support/resources';
 
 const KEY = 'webhook-key';

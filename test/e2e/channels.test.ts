@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { loadConfig } from '../../runtime/config';
-import { startStack, type Stack } from '../../runtime/stack';
-import type { Channel } from '../../workflows/definitions';
-import type { JourneyDefinition, SendStep } from '../../workflows/journey-definition';
+import { startStack, type Stack } from '../../dev/stack';
+import type { Channel } from '../../contract/channels';
+import type { JourneyDefinition, SendStep } from '../../contract/journey-definition';
 import { freePort, freshDatabase, tempDir, unique, workflowBundle } from '../support/resources';
 import { readSpool, sinkEnv, sinks, TEST_UNSUBSCRIBE_SECRET } from '../support/sinks';
 

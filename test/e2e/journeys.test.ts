@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { loadConfig } from '../../runtime/config';
-import { startStack, type Stack } from '../../runtime/stack';
-import { searchAttributes } from '../../workflows/definitions';
-import type { JourneyDefinition } from '../../workflows/journey-definition';
+import { startStack, type Stack } from '../../dev/stack';
+import { searchAttributes } from '../../contract/search-attributes';
+import type { JourneyDefinition } from '../../contract/journey-definition';
 import { freePort, freshDatabase, tempDir, unique, workflowBundle } from '../support/resources';
 import { sinkEnv, sinks } from '../support/sinks';
 

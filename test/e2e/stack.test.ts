@@ -3,8 +3,8 @@ import path from 'node:path';
 import pino from 'pino';
 import { type Config, loadConfig } from '../../runtime/config';
 import { listMessages } from '../../stores/messages';
-import { startStack, type Stack } from '../../runtime/stack';
-import { journeyWorkflowId } from '../../workflows/definitions';
+import { startStack, type Stack } from '../../dev/stack';
+import { journeyWorkflowId } from '../../contract/workflow-ids';
 import { freePort, freshDatabase, tempDir, unique, workflowBundle } from '../support/resources';
 import { sinkEnv, sinks } from '../support/sinks';
 

@@ -8,7 +8,7 @@
  * are shuffled, so the array order says nothing about the graph.
  */
 import fc from 'fast-check';
-import type { Channel } from '../../workflows/definitions';
+import type { Channel } from '../../contract/channels';
 import type {
   ComparisonOp,
   Condition,
@@ -17,8 +17,8 @@ import type {
   MessageTemplate,
   ReentryPolicy,
   Step,
-} from '../../workflows/journey-definition';
-import { stepTypes } from '../../workflows/journey-definition';
+} from '../../contract/journey-definition';
+import { stepTypes } from '../../contract/journey-definition';
 
 /** A condition whose comparison paths get their root once the steps are known. */
 type RawCondition =

@@ -9,10 +9,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { createDb, type Db, migrateLatest } from '../../runtime/db';
-import { startEmbeddedPostgres } from '../../runtime/embedded-postgres';
+import { migrateLatest } from '../../migrations';
+import { createDb, type Db } from '../../runtime/db';
+import { startEmbeddedPostgres } from '../../dev/embedded-postgres';
 import { registerSearchAttributes } from '../../runtime/search-attributes';
-import { toolPath } from '../../runtime/temporal-dev-server';
+import { toolPath } from '../../dev/temporal-dev-server';
 
 const teardowns: (() => Promise<void>)[] = [];
 

@@ -7,7 +7,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createJourneyWorkers } from '../../workers/worker';
 import type { Activities } from '../../activities';
-import { type JourneyState, stateQuery } from '../../workflows/definitions';
+import { type JourneyState, stateQuery } from '../../contract/journey-run';
 import { workflowBundle } from './resources';
 
 const historiesDir = path.join(__dirname, '..', 'replay', 'histories');

@@ -13,14 +13,10 @@ import type { Db } from '../../runtime/db';
 import { upsertConsumer } from '../../stores/consumers';
 import { updatePreferences } from '../../stores/preferences';
 import { suppress } from '../../stores/suppressions';
-import {
-  deliverySignal,
-  eventSignal,
-  type JourneyEvent,
-  type JourneyState,
-  type MessageSummary,
-} from '../../workflows/definitions';
-import type { JourneyDefinition, SendStep, Step } from '../../workflows/journey-definition';
+import { deliverySignal, eventSignal, type JourneyState } from '../../contract/journey-run';
+import type { JourneyEvent } from '../../contract/events';
+import type { MessageSummary } from '../../contract/channels';
+import type { JourneyDefinition, SendStep, Step } from '../../contract/journey-definition';
 import type { journeyWorkflow } from '../../workflows/journey-workflow';
 import { postgres, startTimeSkipping, unique } from '../support/resources';
 import { sinkChannels, sinkConfig, sinks } from '../support/sinks';

@@ -4,7 +4,7 @@
  */
 import { condition, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
 import type { Activities } from '../../../activities';
-import { eventSignal } from '../../../workflows/definitions';
+import { eventSignal } from '../../../contract/journey-run';
 
 const { lookupConsumer } = proxyActivities<Activities>({ startToCloseTimeout: '10 seconds' });
 

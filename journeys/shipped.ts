@@ -5,7 +5,7 @@
 import type { Db } from '../runtime/db';
 import type { Logger } from '../runtime/logger';
 import { createJourney, getJourney, publishDraft } from '../stores/journeys';
-import type { JourneyDefinition } from '../workflows/journey-definition';
+import type { JourneyDefinition } from '../contract/journey-definition';
 
 /** The bill reminder: email on `bill.issued`, wait, SMS unless `payment.received` ended the run. */
 export function billReminderJourney(delay: string): JourneyDefinition {

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
-import type { Logger } from './logger';
+import type { Logger } from '../runtime/logger';
 
 /** A running embedded PostgreSQL. */
 export interface RunningPostgres {

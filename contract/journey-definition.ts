@@ -2,7 +2,7 @@
  * The journey definition format: journeys are versioned data, run by one generic interpreter workflow.
  * Types only plus pure helpers: imported by the workflow bundle, the API's validation and the tests.
  */
-import type { Channel } from './definitions';
+import type { Channel } from './channels';
 
 /** A condition over the run's data, in a small documented form (never evaluated as code). */
 export type Condition =

@@ -12,10 +12,15 @@ import {
   type JourneyDefinition,
   type MessageContent,
   type Step,
-} from '../workflows/journey-definition';
-import type { FieldProblem } from './errors';
-import { channels } from '../workflows/definitions';
-import { journeyDefinitionSchema } from './journey-schema';
+} from '../contract/journey-definition';
+import { channels } from '../contract/channels';
+import { journeyDefinitionSchema } from './schema';
+
+/** One problem with a definition, at the dotted path of the field at fault (`steps.3.next`). */
+export interface FieldProblem {
+  path: string;
+  message: string;
+}
 
 /** The outcome of {@link validateJourney}. */
 export type JourneyValidation = { ok: true; definition: JourneyDefinition } | { ok: false; problems: FieldProblem[] };

@@ -13,9 +13,12 @@ import type { Db } from '../runtime/db';
 import type { Logger } from '../runtime/logger';
 import { findReceipts, recordReceipt } from '../stores/event-receipts';
 import { listRoutableJourneys } from '../stores/journeys';
-import { evaluate, readPath } from '../workflows/conditions';
-import { eventSignal, type JourneyEvent, searchAttributes } from '../workflows/definitions';
-import type { EventMatch, JourneyDefinition, JourneyVersion } from '../workflows/journey-definition';
+import { matchesEvent } from '../contract/conditions';
+import { eventSignal } from '../contract/journey-run';
+import type { JourneyEvent } from '../contract/events';
+import { searchAttributes } from '../contract/search-attributes';
+import type { JourneyDefinition, JourneyVersion } from '../contract/journey-definition';
+import { runWorkflowId } from '../contract/workflow-ids';
 import type { journeyWorkflow } from '../workflows/journey-workflow';
 
 /** What one event did in one journey. */
@@ -39,9 +42,6 @@ interface RoutableJourney {
   listensTo: Set<string>;
 }
 
-const matches = (match: EventMatch, event: JourneyEvent) =>
-  match.event === event.type && (!match.filter || evaluate(match.filter, event));
-
 /** The types a version reacts to once a run exists. */
 function listenedTypes(definition: JourneyDefinition): string[] {
   return [
@@ -49,15 +49,6 @@ function listenedTypes(definition: JourneyDefinition): string[] {
     ...definition.exits.map((e) => e.event),
     ...definition.steps.flatMap((s) => (s.type === 'wait-for-event' ? [s.match.event] : [])),
   ];
-}
-
-/** Workflow id of a consumer's run; journeys that allow concurrent runs add the re-entry key's value. */
-export function runWorkflowId(definition: JourneyDefinition, event: JourneyEvent): string | undefined {
-  const base = `journey:${definition.id}:${event.consumerId}`;
-  if (definition.reentry.policy !== 'always') return base;
-  const key = readPath(event, definition.reentry.key);
-  if (typeof key === 'string' || typeof key === 'number' || typeof key === 'boolean') return `${base}:${String(key)}`;
-  return key === undefined || key === null ? undefined : `${base}:${JSON.stringify(key)}`;
 }
 
 /** The event router. */
@@ -139,7 +130,7 @@ export class JourneyRouter {
         outcome: 'ignored',
         reason: `event has no ${definition.reentry.policy === 'always' ? definition.reentry.key : 'key'}`,
       };
-    if (matches(definition.trigger, event)) {
+    if (matchesEvent(definition.trigger, event)) {
       if (journey.paused) return this.signal(journeyId, workflowId, event, 'journey is paused');
       return this.startRun(journey.latest, workflowId, event);
     }

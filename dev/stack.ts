@@ -11,10 +11,11 @@ import { closeChannels, createChannels } from '../activities/channels';
 import { createConfiguredApp } from '../api/app';
 import { listen } from '../api/server';
 import { createJourneyWorkers } from '../workers/worker';
-import type { Config } from './config';
-import { createDb, type Db, migrateLatest } from './db';
+import type { Config } from '../runtime/config';
+import { migrateLatest } from '../migrations';
+import { createDb, type Db } from '../runtime/db';
 import { startEmbeddedPostgres } from './embedded-postgres';
-import type { Logger } from './logger';
+import type { Logger } from '../runtime/logger';
 import { startTemporalDevServer } from './temporal-dev-server';
 
 /** A running stack. */

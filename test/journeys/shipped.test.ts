@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { billReminderJourney } from '../../api/seed-journeys';
-import { validateJourney } from '../../api/journey-validation';
+import { billReminderJourney } from '../../journeys/shipped';
+import { validateJourney } from '../../journeys/validation';
 
 describe('shipped journeys', () => {
   it('the bill reminder is a valid journey definition', () => {

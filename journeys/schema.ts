@@ -4,7 +4,7 @@
  * checks that need the whole definition (step references, reachability, loops) are in `journey-validation.ts`.
  */
 import { z } from 'zod';
-import { channels } from '../workflows/definitions';
+import { channels } from '../contract/channels';
 import type {
   ComparisonOp,
   Condition,
@@ -13,8 +13,19 @@ import type {
   MessageTemplate,
   ReentryPolicy,
   Step,
-} from '../workflows/journey-definition';
-import { eventType, identifier } from './schemas';
+} from '../contract/journey-definition';
+
+/** Consumer ids and other keys that end up in workflow ids: printable, no spaces. */
+export const identifier = z
+  .string()
+  .max(128)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]*$/, 'use letters, digits and . _ : @ - (starting with a letter or digit)');
+
+/** Event types: dotted lower-case names, shared by events and the journeys they trigger. */
+export const eventType = z
+  .string()
+  .max(100)
+  .regex(/^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)+$/, 'must be a dotted lower-case name such as bill.issued');
 
 const comparisonOps = [
   'eq',

@@ -4,7 +4,7 @@ import { channelOrder, dropReason } from '../../activities/channel-decision';
 import { quietHoursEnd } from '../../activities/schedule';
 import { ConfigError, loadConfig } from '../../runtime/config';
 import { roomFor } from '../../stores/frequency-caps';
-import type { Channel } from '../../workflows/definitions';
+import type { Channel } from '../../contract/channels';
 
 const at = (iso: string) => Date.parse(iso);
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { classifySmtpError } from '../../activities/channels/email';
-import { PermanentSendError } from '../../activities/channels/provider';
-import { classifyTwilioError as classifyTwilioErrorFromSms } from '../../activities/channels/sms';
-import { classifyTwilioError } from '../../activities/channels/twilio-client';
+import { classifySmtpError } from '../../../activities/channels/email';
+import { PermanentSendError } from '../../../activities/channels/provider';
+import { classifyTwilioError as classifyTwilioErrorFromSms } from '../../../activities/channels/sms';
+import { classifyTwilioError } from '../../../activities/channels/twilio-client';
 
 const twilioError = (status: number, code?: number) =>
   Object.assign(new Error(`Twilio says +14155550100 is bad`), { status, code });

@@ -1,7 +1,7 @@
 /** `npm start`: the embedded development stack; Ctrl-C stops it, a second start resumes its data. */
 import { loadConfig } from '../runtime/config';
 import { createLogger, installTemporalLogging } from '../runtime/logger';
-import { startStack } from '../runtime/stack';
+import { startStack } from './stack';
 
 const devApiKey = 'dev-key';
 

@@ -2,7 +2,8 @@
  * Evaluates journey conditions over plain data: a small interpreter over {@link Condition} trees, never
  * `eval`. Sandbox-safe and pure, so branch decisions replay identically.
  */
-import type { Condition } from './journey-definition';
+import type { JourneyEvent } from './events';
+import type { Condition, EventMatch } from './journey-definition';
 
 /** Reads a dotted path (`consumer.attributes.persona`, `data.items.0.sku`) from `root`. */
 export function readPath(root: unknown, path: string): unknown {
@@ -67,4 +68,9 @@ export function evaluate(condition: Condition, data: unknown): boolean {
       return a <= b;
     }
   }
+}
+
+/** True when `event` is of the match's type and passes its filter (paths relative to the event). */
+export function matchesEvent(match: EventMatch, event: JourneyEvent): boolean {
+  return match.event === event.type && (!match.filter || evaluate(match.filter, event));
 }

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { msToNumber } from '@temporalio/common/lib/time';
 import fc from 'fast-check';
 import type { FieldProblem } from '../../api/errors';
-import { durationPattern, journeyDefinitionJsonSchema } from '../../api/journey-schema';
-import { formatProblems, MAX_NESTING, nextFields, ROOT_PATH, validateJourney } from '../../api/journey-validation';
-import { nextStepIds, type JourneyDefinition, type Step } from '../../workflows/journey-definition';
+import { durationPattern, journeyDefinitionJsonSchema } from '../../journeys/schema';
+import { formatProblems, MAX_NESTING, nextFields, ROOT_PATH, validateJourney } from '../../journeys/validation';
+import { nextStepIds, type JourneyDefinition, type Step } from '../../contract/journey-definition';
 import { validJourneyArb } from '../support/journey-arbitraries';
 
 /** Bill reminder: email, wait 3 days for the payment, else a reminder by sms. */

@@ -8,7 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SearchAttributeType } from '@temporalio/common';
-import { searchAttributes } from '../workflows/definitions';
+import { searchAttributes } from '../contract/search-attributes';
 
 /** The project-local tools folder installed by scripts/install-tools.sh. */
 export const toolsBin = path.resolve(

@@ -1,0 +1,84 @@
+/**
+ * Channels and messages as every side sees them: the workflow (summaries, decisions, delivery reports),
+ * the activities and providers (postal addresses, task queues), the stores and the API. Sandbox-safe.
+ */
+
+/** Channels a message can go out on, in the default fallback order of a letter-last journey. */
+export const channels = ['email', 'sms', 'voice', 'print'] as const;
+
+/** A channel a message can go out on. */
+export type Channel = (typeof channels)[number];
+
+/**
+ * Where a message is in its lifecycle. `outbox` means stored in the development outbox and NOT
+ * delivered; `delivered`, `failed`, `bounced` and `opted-out` may follow `sent` from delivery webhooks.
+ */
+export type MessageStatus = 'queued' | 'sent' | 'outbox' | 'delivered' | 'failed' | 'bounced' | 'opted-out' | 'skipped';
+
+/** A delivery outcome reported by a provider webhook, signalled to the run that sent the message. */
+export interface DeliveryReport {
+  key: string;
+  channel: Channel;
+  /** `delivered`: reached the consumer (SMS delivered, call answered, email not bounced, letter mailed). */
+  status: 'delivered' | 'failed' | 'bounced' | 'opted-out';
+  /** The provider's own status or error code (`undelivered`, `no-answer`, `30003`), never contact details. */
+  detail?: string;
+  at: string;
+}
+
+/** Why the channel decision dropped a channel. */
+export type DropReason =
+  | 'no-contact-point'
+  | 'channel-opted-out'
+  | 'topic-opted-out'
+  | 'suppressed'
+  | 'frequency-cap'
+  | 'quiet-hours'
+  | 'no-template'
+  | 'already-tried';
+
+/** One channel decision of a send step, as recorded in the run state. */
+export interface ChannelDecision {
+  step: string;
+  /** 1 for the first channel of the step, 2 for the first fallback, ... */
+  attempt: number;
+  at: string;
+  /** The candidate order the decision started from, and where it came from. */
+  order: Channel[];
+  orderFrom: 'step' | 'consumer' | 'persona' | 'journey' | 'default';
+  channel?: Channel;
+  dropped: { channel: Channel; reason: DropReason }[];
+  /** Set when the send waits: until the consumer's quiet hours end, or a frequency-cap window frees up. */
+  deferredUntil?: string;
+  deferredFor?: 'quiet-hours' | 'frequency-cap';
+}
+
+/** A message as seen by the run (no contact details, no body: those never enter workflow history). */
+export interface MessageSummary {
+  key: string;
+  step: string;
+  channel: Channel;
+  status: MessageStatus;
+  /** Delivery detail from the provider's webhook (e.g. `undelivered`, `no-answer`). */
+  detail?: string;
+  provider?: string;
+  providerId?: string;
+  errorType?: string;
+  at: string;
+}
+
+/** A postal address, as stored on the consumer and printed on letters. */
+export interface PostalAddress {
+  name: string;
+  lines: string[];
+  city: string;
+  region?: string;
+  postalCode: string;
+  /** ISO 3166-1 alpha-2, e.g. `US`. */
+  country: string;
+}
+
+/** The task queue of one channel's sends: its own queue, so each channel has its own rate limit. */
+export function channelTaskQueue(taskQueue: string, channel: Channel): string {
+  return `${taskQueue}.${channel}`;
+}
