@@ -32,6 +32,8 @@ export enum FailureType {
   UnknownStep = 'UnknownStep',
   /** The channel decision chose a channel the step has no template for (a bug: the decision filters them). */
   TemplateMissing = 'TemplateMissing',
+  /** A duration in a definition that does not parse (a definition that escaped validation). */
+  InvalidDuration = 'InvalidDuration',
   /** A failure of unknown shape. */
   Unknown = 'Unknown',
 }

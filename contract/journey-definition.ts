@@ -147,22 +147,8 @@ export type Step =
 
 export type StepType = Step['type'];
 
-/** Every step type, once: the interpreter runs them all, and tests check each is covered. */
-export const stepTypes = [
-  'send',
-  'wait',
-  'wait-until',
-  'wait-for-event',
-  'branch',
-  'random-split',
-  'update-profile',
-  'webhook',
-  'exit',
-] as const satisfies readonly StepType[];
-
-// Fails to compile when a step type is added to `Step` but not to `stepTypes`.
-const _allStepTypesListed: (typeof stepTypes)[number] = '' as StepType;
-void _allStepTypesListed;
+/** The step of type `T`. */
+export type StepOfType<T extends StepType> = Extract<Step, { type: T }>;
 
 /** When a consumer may enter again. `always` allows concurrent runs keyed by an event field. */
 export type ReentryPolicy = { policy: 'never' } | { policy: 'after-exit' } | { policy: 'always'; key: string };
@@ -198,30 +184,4 @@ export interface JourneyVersion {
   journeyId: string;
   version: number;
   definition: JourneyDefinition;
-}
-
-/** The ids a step may continue to, in order. */
-export function nextStepIds(step: Step): string[] {
-  switch (step.type) {
-    case 'send':
-      return step.next ? [step.next] : [];
-    case 'wait':
-    case 'wait-until':
-    case 'update-profile':
-    case 'webhook':
-      return [step.next];
-    case 'wait-for-event':
-      return [step.next, step.onTimeout];
-    case 'branch':
-      return [...step.branches.map((b) => b.next), step.default];
-    case 'random-split':
-      return step.paths.map((p) => p.next);
-    case 'exit':
-      return [];
-  }
-}
-
-/** Steps that let durable time pass; a loop must contain one. */
-export function isWaitingStep(step: Step): boolean {
-  return step.type === 'wait' || step.type === 'wait-until' || step.type === 'wait-for-event';
 }

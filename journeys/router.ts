@@ -17,9 +17,10 @@ import { matchesEvent } from '../contract/conditions';
 import { eventSignal } from '../contract/journey-run';
 import type { JourneyEvent } from '../contract/events';
 import { searchAttributes } from '../contract/search-attributes';
-import type { JourneyDefinition, JourneyVersion } from '../contract/journey-definition';
+import type { JourneyVersion } from '../contract/journey-definition';
+import { listenedEventTypes } from '../contract/steps';
 import { runWorkflowId } from '../contract/workflow-ids';
-import type { journeyWorkflow } from '../workflows/journey-workflow';
+import type { journeyWorkflow } from '../workflows/journey/workflow';
 
 /** What one event did in one journey. */
 export interface JourneyRouting {
@@ -40,15 +41,6 @@ interface RoutableJourney {
   paused: boolean;
   /** Event types any published version waits for, ends on or exits on. */
   listensTo: Set<string>;
-}
-
-/** The types a version reacts to once a run exists. */
-function listenedTypes(definition: JourneyDefinition): string[] {
-  return [
-    ...definition.goals.map((g) => g.event),
-    ...definition.exits.map((e) => e.event),
-    ...definition.steps.flatMap((s) => (s.type === 'wait-for-event' ? [s.match.event] : [])),
-  ];
 }
 
 /** The event router. */
@@ -82,7 +74,7 @@ export class JourneyRouter {
       const journey: RoutableJourney = {
         latest,
         paused: status === 'paused',
-        listensTo: new Set(definitions.flatMap((definition) => listenedTypes(definition))),
+        listensTo: new Set(definitions.flatMap((definition) => listenedEventTypes(definition))),
       };
       for (const type of new Set([latest.definition.trigger.event, ...journey.listensTo])) {
         next.set(type, [...(next.get(type) ?? []), journey]);

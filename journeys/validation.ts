@@ -5,14 +5,8 @@
  */
 import { Liquid } from 'liquidjs';
 import type { z } from 'zod';
-import {
-  isWaitingStep,
-  nextStepIds,
-  type Condition,
-  type JourneyDefinition,
-  type MessageContent,
-  type Step,
-} from '../contract/journey-definition';
+import type { Condition, JourneyDefinition, MessageContent, Step } from '../contract/journey-definition';
+import { isWaitingStep, nextFields, nextStepIds } from '../contract/steps';
 import { channels } from '../contract/channels';
 import { journeyDefinitionSchema } from './schema';
 
@@ -48,33 +42,6 @@ export function validateJourney(input: unknown): JourneyValidation {
 /** One line per problem: `steps.3.next: names no step: "x"`. */
 export function formatProblems(problems: readonly FieldProblem[]): string {
   return problems.map((problem) => `${problem.path}: ${problem.message}`).join('\n');
-}
-
-/** The fields of `step` that name a next step, by path relative to the step, in {@link nextStepIds} order. */
-export function nextFields(step: Step): { field: string; id: string }[] {
-  switch (step.type) {
-    case 'send':
-      return step.next === undefined ? [] : [{ field: 'next', id: step.next }];
-    case 'wait':
-    case 'wait-until':
-    case 'update-profile':
-    case 'webhook':
-      return [{ field: 'next', id: step.next }];
-    case 'wait-for-event':
-      return [
-        { field: 'next', id: step.next },
-        { field: 'onTimeout', id: step.onTimeout },
-      ];
-    case 'branch':
-      return [
-        ...step.branches.map((branch, j) => ({ field: `branches.${j}.next`, id: branch.next })),
-        { field: 'default', id: step.default },
-      ];
-    case 'random-split':
-      return step.paths.map((path, j) => ({ field: `paths.${j}.next`, id: path.next }));
-    case 'exit':
-      return [];
-  }
 }
 
 /** The path of the first value nested deeper than {@link MAX_NESTING}, found without recursion. */

@@ -2,11 +2,12 @@
  * Every activity proxy the workflows use, with its timeouts and retry policy, in one screen.
  */
 import type { ActivityOptions } from '@temporalio/workflow';
-import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { FailureType } from '../contract/failures';
+import { type Channel, channelTaskQueue } from '../contract/channels';
+import { FailureType, permanentFailureTypes } from '../contract/failures';
 
-const permanentFailures = Object.values(FailureType);
+const permanentFailures = [...permanentFailureTypes];
 
 /** Reads from our own PostgreSQL: fast, retried briefly then for a long time (a DB outage heals). */
 export const lookupProfile: ActivityOptions = {
@@ -54,7 +55,7 @@ export const webhookProfile: ActivityOptions = {
     backoffCoefficient: 2,
     maximumInterval: '30 seconds',
     maximumAttempts: 5,
-    nonRetryableErrorTypes: ['WebhookRejected'],
+    nonRetryableErrorTypes: [FailureType.WebhookRejected],
   },
 };
 
@@ -64,6 +65,14 @@ export const decisions = proxyActivities<Activities>(lookupProfile);
 export const webhooks = proxyActivities<Activities>(webhookProfile);
 export const sends = proxyActivities<Activities>(sendProfile);
 export const records = proxyActivities<Activities>(recordProfile);
+
+/** Sends on one channel's own task queue, where that channel's rate limit applies. */
+export function channelSends(channel: Channel) {
+  return proxyActivities<Activities>({
+    ...sendProfile,
+    taskQueue: channelTaskQueue(workflowInfo().taskQueue, channel),
+  });
+}
 
 /** Pure computations whose answers must be recorded in history (time-zone rules change with tzdata). */
 export const computations = proxyLocalActivities<Activities>({

@@ -4,9 +4,9 @@
  */
 import { condition, isCancellation, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
-import { msToNumber } from '@temporalio/common/lib/time';
 import type { SendResult } from '../activities';
 import { profiles, records, sendProfile, sends } from './activity-profiles';
+import { durationMs } from '../contract/durations';
 import { describeFailure } from '../contract/failures';
 import type { Channel, MessageSummary } from '../contract/channels';
 import { eventSignal, type JourneyState, stateQuery } from '../contract/journey-run';
@@ -143,7 +143,7 @@ export async function billReminderWorkflow(input: BillReminderInput): Promise<Jo
   enter('wait-for-payment');
   state.pendingWait = {
     step: 'wait-for-payment',
-    until: new Date(Date.now() + msToNumber(reminderAfter)).toISOString(),
+    until: new Date(Date.now() + durationMs(reminderAfter)).toISOString(),
     for: billReminder.goal,
   };
   const paidInTime = await condition(() => paid, reminderAfter, {

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
-import { stepTypes } from '../../contract/journey-definition';
+import { stepTypes } from '../../contract/steps';
 import { workflowBundle } from '../support/resources';
 
 const historiesDir = path.join(__dirname, 'histories');

@@ -18,7 +18,7 @@ import type {
   ReentryPolicy,
   Step,
 } from '../../contract/journey-definition';
-import { stepTypes } from '../../contract/journey-definition';
+import { stepTypes } from '../../contract/steps';
 
 /** A condition whose comparison paths get their root once the steps are known. */
 type RawCondition =

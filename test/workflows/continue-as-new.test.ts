@@ -10,7 +10,7 @@ import { upsertConsumer } from '../../stores/consumers';
 import { eventSignal } from '../../contract/journey-run';
 import type { JourneyEvent } from '../../contract/events';
 import type { JourneyDefinition } from '../../contract/journey-definition';
-import type { journeyWorkflow } from '../../workflows/journey-workflow';
+import type { journeyWorkflow } from '../../workflows/journey/workflow';
 import { freePort, onTeardown, postgres, tempDir, unique, workflowBundle } from '../support/resources';
 import { sinkChannels } from '../support/sinks';
 

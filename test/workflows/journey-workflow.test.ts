@@ -9,7 +9,7 @@ import { listMessages } from '../../stores/messages';
 import { eventSignal, type JourneyState } from '../../contract/journey-run';
 import type { JourneyEvent } from '../../contract/events';
 import type { JourneyDefinition, Step } from '../../contract/journey-definition';
-import type { journeyWorkflow } from '../../workflows/journey-workflow';
+import type { journeyWorkflow } from '../../workflows/journey/workflow';
 import { pauseSignal } from '../../contract/journey-run';
 import { postgres, startTimeSkipping, unique } from '../support/resources';
 import { sinkChannels, sinks } from '../support/sinks';

@@ -17,7 +17,7 @@ import { deliverySignal, eventSignal, type JourneyState } from '../../contract/j
 import type { JourneyEvent } from '../../contract/events';
 import type { MessageSummary } from '../../contract/channels';
 import type { JourneyDefinition, SendStep, Step } from '../../contract/journey-definition';
-import type { journeyWorkflow } from '../../workflows/journey-workflow';
+import type { journeyWorkflow } from '../../workflows/journey/workflow';
 import { postgres, startTimeSkipping, unique } from '../support/resources';
 import { sinkChannels, sinkConfig, sinks } from '../support/sinks';
 import { recordFixture, waitForState, withWorker } from '../support/workflow-runs';

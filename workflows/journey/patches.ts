@@ -1,0 +1,34 @@
+/**
+ * Every `patched()` id the journey interpreter uses: what it guards, when it came, and when it can go.
+ * A patch id is stored in histories as a marker: never rename or reuse one.
+ */
+
+/** One workflow change made behind `patched()`. */
+export interface PatchRecord {
+  /** The id passed to `patched()` / `deprecatePatch()`. */
+  id: string;
+  /** What runs recorded with the patch do that runs recorded before it do not. */
+  guards: string;
+  /** The change that added it. */
+  added: string;
+  /** When the old branch can be removed (first `deprecatePatch(id)`, then the id itself). */
+  removable: string;
+  /** The replay fixtures of the shape before the patch (they must keep replaying until removal). */
+  fixturesBefore: string;
+}
+
+/** The patches, by name. */
+export const patches = {
+  omniChannel: {
+    id: 'omni-channel-v1',
+    guards:
+      'send steps decide their channel through an activity (preferences, quiet hours, caps), send on the ' +
+      "channel's own task queue and may fall back on delivery reports (steps/send.ts); runs record their " +
+      'progress for analytics. Runs without the marker keep the first-reachable-channel send (legacy-send.ts).',
+    added: 'omni-channel journeys (issue 4), November 2026',
+    removable:
+      'when no run started before the patch is open: the longest maxLifetime of a journey published before ' +
+      'then (90 days by default) after the deploy that added it. Then deprecatePatch, then delete legacy-send.ts.',
+    fixturesBefore: 'test/replay/histories/journey-v1-*.json',
+  },
+} as const satisfies Record<string, PatchRecord>;
