@@ -26,6 +26,7 @@ import { type ChannelsConfig, loadConfig } from '../runtime/config';
 import { appendMessageEvent } from '../stores/message-events';
 import { recordRunProgress, type RunProgress } from '../stores/journey-runs';
 import { suppress } from '../stores/suppressions';
+import { twilioStatusCallbackUrl, unsubscribeUrl } from '../runtime/public-urls';
 import { unsubscribeToken } from '../runtime/unsubscribe-tokens';
 import { createChannelDecision, type ChannelDecisionRequest, type ChannelDecisionResult } from './channel-decision';
 import { localise } from './templates';
@@ -189,9 +190,12 @@ export function createActivities({ db, channels, log, settings = loadConfig({}).
     if (!contact)
       throw await permanent(request, FailureType.NoContactPoint, `Consumer has no ${request.channel} contact point`);
     const rendered = render(consumer);
-    const unsubscribeUrl =
+    const unsubscribeLink =
       request.channel === 'email' && request.topic && settings.unsubscribeSecret
-        ? `${settings.publicBaseUrl}/unsubscribe/${unsubscribeToken(settings.unsubscribeSecret, consumer.id, request.topic)}`
+        ? unsubscribeUrl(
+            settings.publicBaseUrl,
+            unsubscribeToken(settings.unsubscribeSecret, consumer.id, request.topic),
+          )
         : undefined;
     try {
       Context.current().heartbeat();
@@ -204,10 +208,10 @@ export function createActivities({ db, channels, log, settings = loadConfig({}).
         text: rendered.text,
         html: rendered.html,
         locale: request.locale,
-        unsubscribeUrl,
+        unsubscribeUrl: unsubscribeLink,
         statusCallbackUrl:
           request.channel === 'sms' || request.channel === 'voice'
-            ? `${settings.publicBaseUrl}/webhooks/twilio/status`
+            ? twilioStatusCallbackUrl(settings.publicBaseUrl)
             : undefined,
       });
       const row = await markSent(db, request.key, {

@@ -1,4 +1,5 @@
 /** HTTP errors and the one middleware that turns any error into a JSON answer. */
+import { isGrpcServiceError } from '@temporalio/client';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { z } from 'zod';
 import type { Logger } from '../runtime/logger';
@@ -51,6 +52,13 @@ export class UnauthorizedError extends HttpError {
   }
 }
 
+/** Thrown when a webhook's signature is missing or wrong, or cannot be checked (403). */
+export class ForbiddenError extends HttpError {
+  constructor(message: string) {
+    super(403, 'Forbidden', message);
+  }
+}
+
 /** Thrown when the addressed resource does not exist (404). */
 export class NotFoundError extends HttpError {
   constructor(message: string) {
@@ -58,10 +66,29 @@ export class NotFoundError extends HttpError {
   }
 }
 
+/** Thrown when the request conflicts with the resource's state (409). */
+export class ConflictError extends HttpError {
+  constructor(message: string) {
+    super(409, 'Conflict', message);
+  }
+}
+
 /** Thrown when a dependency (Temporal, PostgreSQL) cannot take the request now; the caller retries (503). */
 export class UnavailableError extends HttpError {
   constructor(message: string) {
     super(503, 'Unavailable', message);
+  }
+}
+
+/** Runs a Temporal call; connection-level failures become 503 so the caller retries. */
+export async function withTemporal<T>(call: () => Promise<T>, what: string): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (isGrpcServiceError(err) || (err as Error).name === 'ServiceError') {
+      throw new UnavailableError(`Temporal did not accept ${what}: ${(err as Error).message}`);
+    }
+    throw err;
   }
 }
 

@@ -6,11 +6,38 @@ import path from 'node:path';
 import express, { type Router } from 'express';
 import { z } from 'zod';
 import { journeyDefinitionSchema } from '../journeys/schema';
-import { consumerBody, eventBatch, eventBody, MAX_EVENT_BATCH } from './schemas';
-import { analyticsPaths } from './analytics-routes';
-import { preferencesPaths } from './preferences-routes';
-import { webhooksPaths } from './webhooks-routes';
-import { errors, json, ok, pathParam } from './openapi-helpers';
+import type { OpenApiPaths } from './openapi-parts';
+import { analyticsPaths } from './routes/analytics';
+import { consumersPaths } from './routes/consumers';
+import { emailWebhooksPaths } from './routes/email-webhooks';
+import { eventsPaths } from './routes/events';
+import { journeysPaths } from './routes/journeys';
+import { messagesPaths } from './routes/messages';
+import { preferencesPaths } from './routes/preferences';
+import { printWebhooksPaths } from './routes/print-webhooks';
+import { runsPaths } from './routes/runs';
+import { suppressionsPaths } from './routes/suppressions';
+import { topicsPaths } from './routes/topics';
+import { twilioWebhooksPaths } from './routes/twilio-webhooks';
+import { unsubscribePaths } from './routes/unsubscribe';
+import { consumerBody, eventBatch, eventBody } from './schemas';
+
+/** Every route module's paths, in the order the document lists them. */
+const allPaths: OpenApiPaths[] = [
+  eventsPaths,
+  consumersPaths,
+  preferencesPaths,
+  topicsPaths,
+  suppressionsPaths,
+  journeysPaths,
+  analyticsPaths,
+  runsPaths,
+  messagesPaths,
+  twilioWebhooksPaths,
+  emailWebhooksPaths,
+  printWebhooksPaths,
+  unsubscribePaths,
+];
 
 type JsonSchema = Record<string, unknown>;
 
@@ -61,6 +88,20 @@ const errorSchema: JsonSchema = {
   },
 };
 
+/** One `paths` object from the route modules'; a method documented twice for one path is a bug. */
+function mergePaths(parts: OpenApiPaths[]): OpenApiPaths {
+  const merged: OpenApiPaths = {};
+  for (const part of parts) {
+    for (const [path, item] of Object.entries(part)) {
+      const existing = merged[path] ?? {};
+      const twice = Object.keys(item).find((method) => method in existing);
+      if (twice) throw new Error(`${twice.toUpperCase()} ${path} is documented by two route modules`);
+      merged[path] = { ...existing, ...item };
+    }
+  }
+  return merged;
+}
+
 /** Builds the OpenAPI document. */
 export function openApiDocument(): JsonSchema {
   const components: Record<string, JsonSchema> = {};
@@ -71,14 +112,6 @@ export function openApiDocument(): JsonSchema {
     JourneyDefinition: toComponent(journeyDefinitionSchema, components),
     Error: errorSchema,
   };
-  const journeyAction = (action: string, summary: string) => ({
-    post: {
-      tags: ['journeys'],
-      summary,
-      parameters: [pathParam('id', 'Journey id')],
-      responses: { [action === 'publish' ? '201' : '200']: ok(summary), ...errors(401, 404, 409) },
-    },
-  });
   return {
     openapi: '3.1.0',
     info: {
@@ -102,124 +135,7 @@ export function openApiDocument(): JsonSchema {
       { name: 'messages' },
       { name: 'webhooks' },
     ],
-    paths: {
-      ...preferencesPaths,
-      ...analyticsPaths,
-      ...webhooksPaths,
-      '/v1/events': {
-        post: {
-          tags: ['events'],
-          summary: `Accept one event, or a batch of up to ${MAX_EVENT_BATCH}`,
-          description:
-            'Each event starts the runs of journeys it triggers (entry filter and re-entry policy applied) and signals the ' +
-            "consumer's runs that wait for it or end on it. Per journey the outcome is started, signalled or ignored (with a reason). " +
-            'A run ignores an event id it has already seen, so retrying a request is safe.',
-          requestBody: {
-            required: true,
-            content: {
-              'application/json': {
-                schema: {
-                  oneOf: [{ $ref: '#/components/schemas/Event' }, { $ref: '#/components/schemas/EventBatch' }],
-                },
-              },
-            },
-          },
-          responses: { '202': ok('Accepted durably; per-journey results'), ...errors(400, 401, 413, 415, 503) },
-        },
-      },
-      '/v1/consumers/{id}': {
-        put: {
-          tags: ['consumers'],
-          summary: 'Create or update a consumer',
-          parameters: [pathParam('id', 'Consumer id')],
-          requestBody: { required: true, ...json('ConsumerInput') },
-          responses: { '200': ok('Updated'), '201': ok('Created'), ...errors(400, 401, 415) },
-        },
-        get: {
-          tags: ['consumers'],
-          summary: 'Read a consumer',
-          parameters: [pathParam('id', 'Consumer id')],
-          responses: { '200': ok('The consumer'), ...errors(401, 404) },
-        },
-      },
-      '/v1/consumers/{id}/runs': {
-        get: {
-          tags: ['runs'],
-          summary: "A consumer's journey runs (from Temporal visibility)",
-          parameters: [pathParam('id', 'Consumer id')],
-          responses: { '200': ok('Runs, newest first'), ...errors(401) },
-        },
-      },
-      '/v1/runs/{workflowId}': {
-        get: {
-          tags: ['runs'],
-          summary: "One run's state (workflow query)",
-          parameters: [pathParam('workflowId', 'journey:<journeyId>:<consumerId>')],
-          responses: { '200': ok('Status and state'), ...errors(401, 404) },
-        },
-      },
-      '/v1/runs/{workflowId}/cancel': {
-        post: {
-          tags: ['runs'],
-          summary: 'Cancel a run',
-          parameters: [pathParam('workflowId', 'Workflow id')],
-          responses: { '202': ok('Cancellation requested'), ...errors(401, 404) },
-        },
-      },
-      '/v1/journeys': {
-        get: { tags: ['journeys'], summary: 'List journeys', responses: { '200': ok('Journeys'), ...errors(401) } },
-        post: {
-          tags: ['journeys'],
-          summary: 'Create a draft',
-          requestBody: { required: true, ...json('JourneyDefinition') },
-          responses: { '201': ok('Draft created'), ...errors(400, 401, 409) },
-        },
-      },
-      '/v1/journeys/validate': {
-        post: {
-          tags: ['journeys'],
-          summary: 'Validate a definition without saving it',
-          requestBody: { required: true, ...json('JourneyDefinition') },
-          responses: { '200': ok('`valid` and every problem with its path'), ...errors(401) },
-        },
-      },
-      '/v1/journeys/{id}': {
-        get: {
-          tags: ['journeys'],
-          summary: 'A journey with its draft and versions',
-          parameters: [pathParam('id', 'Journey id')],
-          responses: { '200': ok('The journey'), ...errors(401, 404) },
-        },
-        put: {
-          tags: ['journeys'],
-          summary: 'Replace the draft',
-          parameters: [pathParam('id', 'Journey id')],
-          requestBody: { required: true, ...json('JourneyDefinition') },
-          responses: { '200': ok('Draft updated'), ...errors(400, 401, 404) },
-        },
-      },
-      '/v1/journeys/{id}/publish': journeyAction('publish', 'Publish the draft as the next immutable version'),
-      '/v1/journeys/{id}/pause': journeyAction(
-        'pause',
-        'Pause: no new entries; running journeys hold before their next send',
-      ),
-      '/v1/journeys/{id}/resume': journeyAction('resume', 'Resume a paused journey'),
-      '/v1/journeys/{id}/archive': journeyAction('archive', 'Archive: no new entries, no more versions'),
-      '/v1/messages': {
-        get: {
-          tags: ['messages'],
-          summary: 'The message log',
-          responses: { '200': ok('Messages'), ...errors(400, 401) },
-        },
-      },
-      '/v1/outbox': {
-        get: {
-          tags: ['messages'],
-          summary: 'The development outbox (not delivered)',
-          responses: { '200': ok('Outbox items'), ...errors(400, 401) },
-        },
-      },
-    },
+    paths: mergePaths(allPaths),
     components: {
       schemas: { ...components, ...schemas },
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },

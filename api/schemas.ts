@@ -3,8 +3,6 @@ import { z } from 'zod';
 import { channels } from '../contract/channels';
 import { eventType, identifier } from '../journeys/schema';
 
-export { identifier } from '../journeys/schema';
-
 /** E.164: + then up to 15 digits. */
 export const phoneNumber = z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 phone number such as +14155550100');
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import express, { type Express } from 'express';
 import pino from 'pino';
 import request from 'supertest';
-import { analyticsPaths, analyticsRoutes } from '../../api/analytics-routes';
+import { analyticsPaths, analyticsRoutes } from '../../api/routes/analytics';
 import { errorHandler } from '../../api/errors';
 import { migrateLatest } from '../../migrations';
 import { createDb, type Db } from '../../runtime/db';

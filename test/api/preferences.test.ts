@@ -8,7 +8,10 @@ import { createApp } from '../../api/app';
 import { requireApiKey } from '../../api/auth';
 import { errorHandler } from '../../api/errors';
 import { JourneyRouter } from '../../journeys/router';
-import { preferencesPaths, preferencesRoutes } from '../../api/preferences-routes';
+import { messagesPaths, messagesRoutes } from '../../api/routes/messages';
+import { preferencesPaths, preferencesRoutes } from '../../api/routes/preferences';
+import { suppressionsPaths, suppressionsRoutes } from '../../api/routes/suppressions';
+import { topicsPaths, topicsRoutes } from '../../api/routes/topics';
 import type { Db } from '../../runtime/db';
 import { upsertConsumer } from '../../stores/consumers';
 import { applyDeliveryReport, nextStatus } from '../../stores/message-events';
@@ -38,7 +41,12 @@ describe('preferences, topics, suppressions and message history API', () => {
     const v1 = express.Router();
     v1.use(requireApiKey([KEY]));
     v1.use(express.json());
-    v1.use(preferencesRoutes({ db, log }));
+    v1.use(
+      preferencesRoutes({ db, log }),
+      topicsRoutes({ db, log }),
+      suppressionsRoutes({ db, log }),
+      messagesRoutes({ db }),
+    );
     prefs.use('/v1', v1);
     prefs.use(errorHandler(log));
   });
@@ -368,9 +376,12 @@ describe('preferences, topics, suppressions and message history API', () => {
   });
 
   it('documents every route in its OpenAPI fragment', () => {
-    assert.deepEqual(Object.keys(preferencesPaths).sort(), [
+    const paths = { ...preferencesPaths, ...topicsPaths, ...suppressionsPaths, ...messagesPaths };
+    assert.deepEqual(Object.keys(paths).sort(), [
       '/v1/consumers/{id}/messages',
       '/v1/consumers/{id}/preferences',
+      '/v1/messages',
+      '/v1/outbox',
       '/v1/suppressions',
       '/v1/suppressions/{channel}/{address}',
       '/v1/topics',

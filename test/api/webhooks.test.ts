@@ -7,7 +7,10 @@ import request from 'supertest';
 import twilio from 'twilio';
 import { errorHandler } from '../../api/errors';
 import { unsubscribeToken, verifyUnsubscribeToken } from '../../runtime/unsubscribe-tokens';
-import { mapTwilioStatus, unsubscribeRoutes, webhooksPaths, webhooksRoutes } from '../../api/webhooks-routes';
+import { emailWebhooksPaths, emailWebhooksRoutes } from '../../api/routes/email-webhooks';
+import { printWebhooksPaths, printWebhooksRoutes } from '../../api/routes/print-webhooks';
+import { mapTwilioStatus, twilioWebhooksPaths, twilioWebhooksRoutes } from '../../api/routes/twilio-webhooks';
+import { unsubscribePaths, unsubscribeRoutes } from '../../api/routes/unsubscribe';
 import { type Config, loadConfig } from '../../runtime/config';
 import type { Db } from '../../runtime/db';
 import { upsertConsumer } from '../../stores/consumers';
@@ -33,7 +36,9 @@ describe('webhooks', () => {
 
   const buildApp = (cfg: Pick<Config, 'twilio' | 'channels'>) => {
     const built = express();
-    built.use('/webhooks', webhooksRoutes({ db, client, log, config: cfg, apiKeys: [KEY] }));
+    built.use(twilioWebhooksRoutes({ db, client, log, config: cfg }));
+    built.use(emailWebhooksRoutes({ db, client, log, apiKeys: [KEY] }));
+    built.use(printWebhooksRoutes({ db, client, log, apiKeys: [KEY] }));
     built.use(unsubscribeRoutes({ db, config: cfg, log }));
     built.use(errorHandler(log));
     return built;
@@ -533,7 +538,8 @@ describe('webhooks', () => {
   });
 
   it('documents every route in its OpenAPI fragment', () => {
-    assert.deepEqual(Object.keys(webhooksPaths).sort(), [
+    const paths = { ...twilioWebhooksPaths, ...emailWebhooksPaths, ...printWebhooksPaths, ...unsubscribePaths };
+    assert.deepEqual(Object.keys(paths).sort(), [
       '/unsubscribe/{token}',
       '/webhooks/email/events',
       '/webhooks/print/status',

@@ -1,8 +1,8 @@
 /** The journeys API: drafts, validation, publishing, versions, pause, resume, archive. */
 import type { Client } from '@temporalio/client';
 import express, { type Router } from 'express';
-import type { Db } from '../runtime/db';
-import type { Logger } from '../runtime/logger';
+import type { Db } from '../../runtime/db';
+import type { Logger } from '../../runtime/logger';
 import {
   createJourney,
   getJourney,
@@ -12,20 +12,14 @@ import {
   publishDraft,
   setJourneyStatus,
   updateDraft,
-} from '../stores/journeys';
-import { pauseSignal } from '../contract/journey-run';
-import { HttpError, InputError, NotFoundError, parseInput } from './errors';
-import type { JourneyRouter } from '../journeys/router';
-import { validateJourney } from '../journeys/validation';
-import { identifier } from './schemas';
+} from '../../stores/journeys';
+import { ConflictError, InputError, NotFoundError, parseInput } from '../errors';
+import { signalOpenRuns } from '../../journeys/lifecycle';
+import type { JourneyRouter } from '../../journeys/router';
+import { identifier } from '../../journeys/schema';
+import { validateJourney } from '../../journeys/validation';
+import { errors, json, ok, type OpenApiPaths, pathParam } from '../openapi-parts';
 import { z } from 'zod';
-
-/** Thrown when the request conflicts with the journey's state (409). */
-export class ConflictError extends HttpError {
-  constructor(message: string) {
-    super(409, 'Conflict', message);
-  }
-}
 
 const validOrThrow = (body: unknown) => {
   const result = validateJourney(body);
@@ -113,7 +107,7 @@ export function journeysRoutes({
       await router.refresh();
       // Running runs hold before their next send while paused; found through visibility (an operator
       // action, not the event path).
-      const signalled = action === 'archive' ? 0 : await signalRunning(client, id, action === 'pause');
+      const signalled = action === 'archive' ? 0 : await signalOpenRuns(client, id, action === 'pause');
       log.info({ journeyId: id, status, signalled }, `journey ${action}d`);
       res.json({ ...updated, runsSignalled: signalled });
     });
@@ -124,15 +118,54 @@ export function journeysRoutes({
   return routes;
 }
 
-async function signalRunning(client: Client, journeyId: string, paused: boolean): Promise<number> {
-  let count = 0;
-  const query = `JourneyId = "${journeyId}" AND ExecutionStatus = "Running" AND WorkflowType = "journeyWorkflow"`;
-  for await (const execution of client.workflow.list({ query })) {
-    await client.workflow
-      .getHandle(execution.workflowId, execution.runId)
-      .signal(pauseSignal, paused)
-      .then(() => (count += 1))
-      .catch(() => undefined); // a run that ended meanwhile
-  }
-  return count;
-}
+const journeyAction = (action: string, summary: string) => ({
+  post: {
+    tags: ['journeys'],
+    summary,
+    parameters: [pathParam('id', 'Journey id')],
+    responses: { [action === 'publish' ? '201' : '200']: ok(summary), ...errors(401, 404, 409) },
+  },
+});
+
+/** OpenAPI `paths` of the journeys routes. */
+export const journeysPaths: OpenApiPaths = {
+  '/v1/journeys': {
+    get: { tags: ['journeys'], summary: 'List journeys', responses: { '200': ok('Journeys'), ...errors(401) } },
+    post: {
+      tags: ['journeys'],
+      summary: 'Create a draft',
+      requestBody: { required: true, ...json('JourneyDefinition') },
+      responses: { '201': ok('Draft created'), ...errors(400, 401, 409) },
+    },
+  },
+  '/v1/journeys/validate': {
+    post: {
+      tags: ['journeys'],
+      summary: 'Validate a definition without saving it',
+      requestBody: { required: true, ...json('JourneyDefinition') },
+      responses: { '200': ok('`valid` and every problem with its path'), ...errors(401) },
+    },
+  },
+  '/v1/journeys/{id}': {
+    get: {
+      tags: ['journeys'],
+      summary: 'A journey with its draft and versions',
+      parameters: [pathParam('id', 'Journey id')],
+      responses: { '200': ok('The journey'), ...errors(401, 404) },
+    },
+    put: {
+      tags: ['journeys'],
+      summary: 'Replace the draft',
+      parameters: [pathParam('id', 'Journey id')],
+      requestBody: { required: true, ...json('JourneyDefinition') },
+      responses: { '200': ok('Draft updated'), ...errors(400, 401, 404) },
+    },
+  },
+  '/v1/journeys/{id}/publish': journeyAction('publish', 'Publish the draft as the next immutable version'),
+  '/v1/journeys/{id}/pause': journeyAction(
+    'pause',
+    'Pause: no new entries; running journeys hold before their next send',
+  ),
+  '/v1/journeys/{id}/resume': journeyAction('resume', 'Resume a paused journey'),
+  '/v1/journeys/{id}/archive': journeyAction('archive', 'Archive: no new entries, no more versions'),
+};

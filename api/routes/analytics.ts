@@ -1,17 +1,18 @@
 /** The analytics API: a journey's runs, steps, channels and days over a date range. */
 import express, { type Router } from 'express';
 import { z } from 'zod';
-import type { Db } from '../runtime/db';
+import type { Db } from '../../runtime/db';
 import {
   analyticsRange,
   DEFAULT_ANALYTICS_DAYS,
   journeyAnalytics,
   MAX_ANALYTICS_DAYS,
   rangeProblem,
-} from '../stores/analytics';
-import { getJourney } from '../stores/journeys';
-import { NotFoundError, parseInput } from './errors';
-import { identifier } from './schemas';
+} from '../../stores/analytics';
+import { getJourney } from '../../stores/journeys';
+import { NotFoundError, parseInput } from '../errors';
+import type { OpenApiPaths } from '../openapi-parts';
+import { identifier } from '../../journeys/schema';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const dateOnly = /^\d{4}-\d{2}-\d{2}$/;
@@ -143,7 +144,7 @@ const dateParam = (name: 'from' | 'to', description: string) => ({
 });
 
 /** The OpenAPI paths of {@link analyticsRoutes}, for the API document (tag `analytics`). */
-export const analyticsPaths: Record<string, unknown> = {
+export const analyticsPaths: OpenApiPaths = {
   '/v1/journeys/{id}/analytics': {
     get: {
       tags: ['analytics'],

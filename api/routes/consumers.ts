@@ -1,0 +1,55 @@
+/** Consumers: contact points (email, phone, postal address) and attributes. */
+import express, { type Router } from 'express';
+import { identifier } from '../../journeys/schema';
+import type { Db } from '../../runtime/db';
+import { getConsumer, upsertConsumer } from '../../stores/consumers';
+import { NotFoundError, parseInput } from '../errors';
+import { errors, json, ok, type OpenApiPaths, pathParam } from '../openapi-parts';
+import { consumerBody } from '../schemas';
+
+/** The id in `raw` (a path parameter) of a consumer that exists; else 400 or 404. */
+export async function existingConsumer(db: Db, raw: unknown): Promise<string> {
+  const id = parseInput(identifier, raw, 'id');
+  if (!(await getConsumer(db, id))) throw new NotFoundError(`Consumer ${id} not found`);
+  return id;
+}
+
+/** Builds the consumers routes, mounted under /v1. */
+export function consumersRoutes({ db }: { db: Db }): Router {
+  const routes = express.Router();
+
+  routes.put('/consumers/:id', async (req, res) => {
+    const id = parseInput(identifier, req.params.id, 'id');
+    const body = parseInput(consumerBody, req.body);
+    const { consumer, created } = await upsertConsumer(db, id, body);
+    res.status(created ? 201 : 200).json(consumer);
+  });
+
+  routes.get('/consumers/:id', async (req, res) => {
+    const id = parseInput(identifier, req.params.id, 'id');
+    const consumer = await getConsumer(db, id);
+    if (!consumer) throw new NotFoundError(`Consumer ${id} not found`);
+    res.json(consumer);
+  });
+
+  return routes;
+}
+
+/** OpenAPI `paths` of the consumers routes. */
+export const consumersPaths: OpenApiPaths = {
+  '/v1/consumers/{id}': {
+    put: {
+      tags: ['consumers'],
+      summary: 'Create or update a consumer',
+      parameters: [pathParam('id', 'Consumer id')],
+      requestBody: { required: true, ...json('ConsumerInput') },
+      responses: { '200': ok('Updated'), '201': ok('Created'), ...errors(400, 401, 415) },
+    },
+    get: {
+      tags: ['consumers'],
+      summary: 'Read a consumer',
+      parameters: [pathParam('id', 'Consumer id')],
+      responses: { '200': ok('The consumer'), ...errors(401, 404) },
+    },
+  },
+};

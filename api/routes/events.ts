@@ -1,0 +1,75 @@
+/** Events from the services: each routed to the journeys it concerns, answered once Temporal holds it. */
+import type { Client } from '@temporalio/client';
+import express, { type Router } from 'express';
+import type { JourneyRouter } from '../../journeys/router';
+import type { Logger } from '../../runtime/logger';
+import { parseInput, withTemporal } from '../errors';
+import { errors, ok, type OpenApiPaths } from '../openapi-parts';
+import { eventBatch, eventBody, type EventBody, MAX_EVENT_BATCH } from '../schemas';
+
+/** What the events route needs. */
+export interface EventsDeps {
+  client: Client;
+  log: Logger;
+  router: JourneyRouter;
+  /**
+   * How long an event may wait for Temporal before the API answers 503 (the caller retries).
+   * @default 10000
+   */
+  temporalTimeoutMs?: number;
+}
+
+/** Builds `POST /v1/events`, mounted under /v1. */
+export function eventsRoutes({ client, log, router, temporalTimeoutMs = 10_000 }: EventsDeps): Router {
+  const routes = express.Router();
+
+  /** Routes one event to the published journeys; durable in Temporal when it returns. */
+  const deliver = (event: EventBody) =>
+    withTemporal(() => client.withDeadline(Date.now() + temporalTimeoutMs, () => router.route(event)), 'the event');
+
+  routes.post('/events', async (req, res) => {
+    if (Array.isArray(req.body)) {
+      const events = parseInput(eventBatch, req.body);
+      const results = await Promise.all(
+        events.map(async (event) => ({ eventId: event.id, results: await deliver(event) })),
+      );
+      log.info({ events: events.length }, 'event batch accepted');
+      res.status(202).json({ results });
+      return;
+    }
+    const event = parseInput(eventBody, req.body);
+    const results = await deliver(event);
+    log.info(
+      { eventId: event.id, type: event.type, consumerId: event.consumerId, results: results.map((r) => r.outcome) },
+      'event accepted',
+    );
+    res.status(202).json({ eventId: event.id, results });
+  });
+
+  return routes;
+}
+
+/** OpenAPI `paths` of the events route. */
+export const eventsPaths: OpenApiPaths = {
+  '/v1/events': {
+    post: {
+      tags: ['events'],
+      summary: `Accept one event, or a batch of up to ${MAX_EVENT_BATCH}`,
+      description:
+        'Each event starts the runs of journeys it triggers (entry filter and re-entry policy applied) and signals the ' +
+        "consumer's runs that wait for it or end on it. Per journey the outcome is started, signalled or ignored (with a reason). " +
+        'A run ignores an event id it has already seen, so retrying a request is safe.',
+      requestBody: {
+        required: true,
+        content: {
+          'application/json': {
+            schema: {
+              oneOf: [{ $ref: '#/components/schemas/Event' }, { $ref: '#/components/schemas/EventBatch' }],
+            },
+          },
+        },
+      },
+      responses: { '202': ok('Accepted durably; per-journey results'), ...errors(400, 401, 413, 415, 503) },
+    },
+  },
+};

@@ -1,0 +1,96 @@
+/** Journey runs, read from Temporal: one run's state (a workflow query), a consumer's runs, cancel. */
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
+import express, { type Router } from 'express';
+import { stateQuery } from '../../contract/journey-run';
+import { searchAttributes } from '../../contract/search-attributes';
+import { identifier } from '../../journeys/schema';
+import type { Logger } from '../../runtime/logger';
+import { NotFoundError, parseInput } from '../errors';
+import { errors, ok, type OpenApiPaths, pathParam } from '../openapi-parts';
+
+/** Builds the runs routes, mounted under /v1. */
+export function runsRoutes({ client, log }: { client: Client; log: Logger }): Router {
+  const routes = express.Router();
+
+  routes.get('/runs/:workflowId', async (req, res) => {
+    const workflowId = req.params.workflowId ?? '';
+    const handle = client.workflow.getHandle(workflowId);
+    try {
+      const [description, state] = await Promise.all([handle.describe(), handle.query(stateQuery)]);
+      res.json({
+        workflowId,
+        runId: description.runId,
+        status: description.status.name,
+        startTime: description.startTime,
+        closeTime: description.closeTime ?? null,
+        state,
+      });
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new NotFoundError(`Run ${workflowId} not found`);
+      throw err;
+    }
+  });
+
+  routes.get('/consumers/:id/runs', async (req, res) => {
+    const id = parseInput(identifier, req.params.id, 'id');
+    const runs = [];
+    for await (const run of client.workflow.list({ query: `ConsumerId = "${id}"`, pageSize: 100 })) {
+      runs.push({
+        workflowId: run.workflowId,
+        runId: run.runId,
+        type: run.type,
+        status: run.status.name,
+        journeyId: run.typedSearchAttributes.get(searchAttributes.journeyId) ?? null,
+        journeyVersion: run.typedSearchAttributes.get(searchAttributes.journeyVersion) ?? null,
+        step: run.typedSearchAttributes.get(searchAttributes.journeyStep) ?? null,
+        journeyStatus: run.typedSearchAttributes.get(searchAttributes.journeyStatus) ?? null,
+        startTime: run.startTime,
+        closeTime: run.closeTime ?? null,
+      });
+      if (runs.length >= 100) break;
+    }
+    res.json({ runs });
+  });
+
+  routes.post('/runs/:workflowId/cancel', async (req, res) => {
+    const workflowId = req.params.workflowId ?? '';
+    try {
+      await client.workflow.getHandle(workflowId).cancel();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new NotFoundError(`No open run ${workflowId}`);
+      throw err;
+    }
+    log.info({ workflowId }, 'run cancellation requested');
+    res.status(202).json({ workflowId, cancelRequested: true });
+  });
+
+  return routes;
+}
+
+/** OpenAPI `paths` of the runs routes. */
+export const runsPaths: OpenApiPaths = {
+  '/v1/consumers/{id}/runs': {
+    get: {
+      tags: ['runs'],
+      summary: "A consumer's journey runs (from Temporal visibility)",
+      parameters: [pathParam('id', 'Consumer id')],
+      responses: { '200': ok('Runs, newest first'), ...errors(401) },
+    },
+  },
+  '/v1/runs/{workflowId}': {
+    get: {
+      tags: ['runs'],
+      summary: "One run's state (workflow query)",
+      parameters: [pathParam('workflowId', 'journey:<journeyId>:<consumerId>')],
+      responses: { '200': ok('Status and state'), ...errors(401, 404) },
+    },
+  },
+  '/v1/runs/{workflowId}/cancel': {
+    post: {
+      tags: ['runs'],
+      summary: 'Cancel a run',
+      parameters: [pathParam('workflowId', 'Workflow id')],
+      responses: { '202': ok('Cancellation requested'), ...errors(401, 404) },
+    },
+  },
+};
