@@ -2,10 +2,8 @@
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
-const nodeBuiltins = ['fs', 'path', 'os', 'crypto', 'child_process', 'http', 'https', 'net', 'dns', 'util', 'stream'];
-
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.tools/**', '.data/**', 'eslint.config.mjs'] },
+  { ignores: ['dist/**', 'node_modules/**', '.tools/**', '.data/**', 'eslint.config.mjs', '.dependency-cruiser.cjs'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
@@ -19,31 +17,16 @@ export default tseslint.config(
     },
   },
   {
-    // Workflow code runs in Temporal's deterministic sandbox: no Node builtins, no I/O modules, and
-    // activities only as types.
-    files: ['workflows/**/*.ts'],
+    // Workflow code's own sandbox allow-list and the floors of the house are checked by dependency-cruiser
+    // (.dependency-cruiser.cjs, `npm run lint:layers`). Everywhere: the SDK's public entry points only.
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          paths: [
-            ...nodeBuiltins.flatMap((name) => [
-              { name, message: 'Workflow code is sandboxed: no Node builtins.' },
-              { name: `node:${name}`, message: 'Workflow code is sandboxed: no Node builtins.' },
-            ]),
-            { name: '@temporalio/activity', message: 'Activities run outside the workflow sandbox.' },
-            { name: '@temporalio/client', message: 'Use @temporalio/workflow APIs inside workflows.' },
-            { name: '@temporalio/worker', message: 'Use @temporalio/workflow APIs inside workflows.' },
-          ],
           patterns: [
             {
-              group: ['../activities', '../activities/*'],
-              allowTypeImports: true,
-              message: 'Import activities as types only.',
-            },
-            {
-              group: ['../runtime', '../runtime/*', '../api', '../api/*', '../workers', '../workers/*'],
-              message: 'Node-only code is not allowed in the workflow bundle.',
+              group: ['@temporalio/*/lib/*', '@temporalio/*/src/*'],
+              message: 'SDK internals change without notice: import from the package entry point.',
             },
           ],
         },

@@ -4,8 +4,7 @@
  * Node (Intl). Runs as an activity so the result is recorded in history and a tzdata update never
  * changes a replay.
  */
-import type { Duration } from '@temporalio/common';
-import { msToNumber } from '@temporalio/common/lib/time';
+import { durationMs } from '../contract/durations';
 
 /** What a wait-until step asks for. */
 export interface WaitUntilRequest {
@@ -117,7 +116,7 @@ export function nextWakeUp(request: WaitUntilRequest): WaitUntilResult {
       note = 'date attribute missing or not a date: no wait';
       return { until: new Date(now).toISOString(), timeZone: zone, note };
     }
-    from = base + (request.at.offset ? msToNumber(request.at.offset as Duration) : 0);
+    from = base + (request.at.offset ? durationMs(request.at.offset) : 0);
   }
   if (!request.timeOfDay) return { until: new Date(Math.max(from, now)).toISOString(), timeZone: zone };
 

@@ -5,8 +5,8 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { Client, Connection } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { loadConfig } from '../runtime/config';
+import { historyToJson } from '../runtime/temporal-history';
 
 async function main(): Promise<void> {
   const [workflowId, file, runId] = process.argv.slice(2);
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   try {
     const client = new Client({ connection, namespace: config.temporal.namespace });
     const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
-    await writeFile(file, historyToJSON(history));
+    await writeFile(file, historyToJson(history));
     console.log(`wrote ${history.events?.length ?? 0} events of ${workflowId} to ${file}`);
   } finally {
     await connection.close();
