@@ -108,6 +108,12 @@ export async function startTimeSkipping(): Promise<TestWorkflowEnvironment> {
   return env;
 }
 
+/**
+ * One time-skipping server shared by the suites that start runs without a worker and leave them open (the
+ * API and webhook tests): they never need time to skip, so they need no server of their own.
+ */
+export const openRunsTemporal = once(startTimeSkipping);
+
 /** The workflow bundle, built once for every test worker and replay. */
 export const workflowBundle = once((): Promise<WorkflowBundleWithSourceMap> =>
   bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietBundlerLogger }),
