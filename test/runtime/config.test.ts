@@ -102,4 +102,18 @@ describe('loadConfig', () => {
       },
     );
   });
+
+  it('parses caps and names bad ones', () => {
+    const hour = 3_600_000;
+    const caps = loadConfig({ FREQUENCY_CAPS: 'all=3/7d,sms=1/24h' }).channels.frequencyCaps;
+    assert.deepEqual(
+      caps.map((c) => [c.channel, c.limit, c.windowMs]),
+      [
+        ['all', 3, 7 * 24 * hour],
+        ['sms', 1, 24 * hour],
+      ],
+    );
+    assert.throws(() => loadConfig({ FREQUENCY_CAPS: 'fax=1/1d' }), ConfigError);
+    assert.throws(() => loadConfig({ FREQUENCY_CAPS: 'sms=0/1d' }), /FREQUENCY_CAPS/);
+  });
 });

@@ -27,7 +27,7 @@ async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure>
   assert.fail('expected the activity to fail');
 }
 
-describe('activities', () => {
+describe('createActivities', () => {
   let db: Db;
   let activities: Activities;
   let env: MockActivityEnvironment;
