@@ -1,62 +1,29 @@
 import assert from 'node:assert/strict';
-import type { WorkflowHandle } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import pino from 'pino';
-import { type Activities, createActivities } from '../../activities';
-import type { Db } from '../../runtime/db';
-import { upsertConsumer } from '../../stores/consumers';
-import { listMessages } from '../../stores/messages';
-import { eventSignal } from '../../contract/journey-run';
 import type { JourneyEvent } from '../../contract/events';
-import { journeyWorkflowId } from '../../contract/workflow-ids';
-import type { billReminderWorkflow } from '../../workflows';
+import { eventSignal } from '../../contract/journey-run';
+import { listMessages } from '../../stores/messages';
 import { INVALID_NUMBER } from '../support/fake-twilio';
-import { postgres, startTimeSkipping, unique } from '../support/resources';
-import { sinkChannels, sinks } from '../support/sinks';
-import { recordFixture, waitForState, withWorker } from '../support/workflow-runs';
+import { unique } from '../support/resources';
+import { sinks } from '../support/sinks';
+import { journeyEvent, recordFixture, useWorkflowHarness, waitForState } from '../support/workflow-harness';
 
 describe('billReminderWorkflow', function () {
   this.timeout(120_000);
-  let env: TestWorkflowEnvironment;
-  let db: Db;
-  let activities: Activities;
-  const taskQueue = unique('bill-reminder');
+  const h = useWorkflowHarness('bill-reminder');
 
-  before(async () => {
-    env = await startTimeSkipping();
-    ({ db } = await postgres());
-    activities = createActivities({ db, channels: await sinkChannels(db), log: pino({ level: 'silent' }) });
-  });
-
-  const event = (consumerId: string, type: string, id = unique('evt')): JourneyEvent => ({
-    id,
-    type,
-    consumerId,
-    occurredAt: new Date().toISOString(),
-    data: { billId: 'B-9', amount: '80.00', currency: 'EUR', dueDate: '2026-12-24' },
-  });
+  const event = (consumerId: string, type: string, id = unique('evt')): JourneyEvent =>
+    journeyEvent(consumerId, type, { billId: 'B-9', amount: '80.00', currency: 'EUR', dueDate: '2026-12-24' }, id);
 
   /** Starts the run the way the API does: signalWithStart with the triggering event. */
-  const start = (consumerId: string, trigger: JourneyEvent): Promise<WorkflowHandle<typeof billReminderWorkflow>> =>
-    env.client.workflow.signalWithStart<typeof billReminderWorkflow, [JourneyEvent]>('billReminderWorkflow', {
-      taskQueue,
-      workflowId: journeyWorkflowId('bill-reminder', consumerId),
-      args: [{ consumerId }],
-      signal: eventSignal,
-      signalArgs: [trigger],
-    });
+  const start = (consumerId: string, trigger: JourneyEvent) => h.startBillReminder(consumerId, trigger);
 
-  const newConsumer = async (phone = `+1415${Math.floor(1e6 + Math.random() * 8e6)}`) => {
-    const id = unique('c');
-    await upsertConsumer(db, id, { email: `${id}@example.com`, phone, attributes: { firstName: 'Grace' } });
-    return { id, email: `${id}@example.com`, phone };
-  };
+  const newConsumer = (phone?: string) => h.newConsumer({ phone, attributes: { firstName: 'Grace' } });
 
   it('sends the SMS reminder when no payment arrives within 3 days', async () => {
     const { twilio, smtp } = await sinks();
     const consumer = await newConsumer();
     const started = Date.now();
-    const result = await withWorker(env, taskQueue, activities, async () => {
+    const result = await h.run(async () => {
       const handle = await start(consumer.id, event(consumer.id, 'bill.issued'));
       const final = await handle.result();
       await recordFixture(handle, 'bill-reminder-v1-reminder-sent');
@@ -80,14 +47,14 @@ describe('billReminderWorkflow', function () {
     assert.ok(Date.now() - started < 60_000, 'the 3 days were skipped');
     assert.ok(smtp.received.some((m) => m.to.includes(consumer.email)));
     assert.equal(twilio.messages.filter((m) => m.to === consumer.phone).length, 1);
-    const rows = await listMessages(db, { consumerId: consumer.id });
+    const rows = await listMessages(h.db, { consumerId: consumer.id });
     assert.deepEqual(rows.map((r) => r.status).sort(), ['sent', 'sent']);
   });
 
   it('sends no SMS when the payment arrives during the wait', async () => {
     const { twilio } = await sinks();
     const consumer = await newConsumer();
-    const result = await withWorker(env, taskQueue, activities, async () => {
+    const result = await h.run(async () => {
       const handle = await start(consumer.id, event(consumer.id, 'bill.issued'));
       const waiting = await waitForState(handle, (s) => s.currentStep === 'wait-for-payment');
       assert.ok(waiting.pendingWait?.until);
@@ -109,7 +76,7 @@ describe('billReminderWorkflow', function () {
     const consumer = await newConsumer();
     const bill = event(consumer.id, 'bill.issued');
     const payment = event(consumer.id, 'payment.received');
-    const result = await withWorker(env, taskQueue, activities, async () => {
+    const result = await h.run(async () => {
       const handle = await start(consumer.id, bill);
       await waitForState(handle, (s) => s.currentStep === 'wait-for-payment');
       await start(consumer.id, bill); // the same bill.issued, delivered again (e.g. a client retry)
@@ -136,7 +103,7 @@ describe('billReminderWorkflow', function () {
     const { twilio } = await sinks();
     const consumer = await newConsumer(INVALID_NUMBER);
     const before = twilio.requests.filter((r) => r.to === INVALID_NUMBER).length;
-    const result = await withWorker(env, taskQueue, activities, async () => {
+    const result = await h.run(async () => {
       const handle = await start(consumer.id, event(consumer.id, 'bill.issued'));
       const final = await handle.result();
       await recordFixture(handle, 'bill-reminder-v1-invalid-phone');
@@ -150,16 +117,14 @@ describe('billReminderWorkflow', function () {
       1,
       'exactly one provider call',
     );
-    const rows = await listMessages(db, { consumerId: consumer.id });
+    const rows = await listMessages(h.db, { consumerId: consumer.id });
     const row = rows.find((r) => r.channel === 'sms');
     assert.deepEqual([row?.status, row?.errorType, row?.attempts], ['failed', 'InvalidRecipient', 1]);
   });
 
   it('ends without sending when the consumer does not exist', async () => {
     const consumerId = unique('ghost');
-    const result = await withWorker(env, taskQueue, activities, async () =>
-      (await start(consumerId, event(consumerId, 'bill.issued'))).result(),
-    );
+    const result = await h.run(async () => (await start(consumerId, event(consumerId, 'bill.issued'))).result());
     assert.equal(result.status, 'failed');
     assert.equal(result.failure?.type, 'ConsumerNotFound');
     assert.equal(result.messages.length, 0);

@@ -1,19 +1,28 @@
+/**
+ * journeyWorkflow, the interpreter, on the time-skipping test server with real PostgreSQL and the real
+ * providers against local sinks: every step type, goals, exits, the lifetime, pausing and continue-as-new.
+ */
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { createServer, type Server } from 'node:http';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import pino from 'pino';
-import { type Activities, createActivities } from '../../activities';
-import type { Db } from '../../runtime/db';
-import { getConsumer, upsertConsumer } from '../../stores/consumers';
-import { listMessages } from '../../stores/messages';
-import { eventSignal, type JourneyState } from '../../contract/journey-run';
-import type { JourneyEvent } from '../../contract/events';
-import type { JourneyDefinition, Step } from '../../contract/journey-definition';
-import type { journeyWorkflow } from '../../workflows/journey/workflow';
-import { pauseSignal } from '../../contract/journey-run';
-import { postgres, startTimeSkipping, unique } from '../support/resources';
-import { sinkChannels, sinks } from '../support/sinks';
-import { recordFixture, waitForState, withWorker } from '../support/workflow-runs';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import type { JourneyEvent } from '../../../contract/events';
+import type { JourneyDefinition, Step } from '../../../contract/journey-definition';
+import { eventSignal, type JourneyState, pauseSignal } from '../../../contract/journey-run';
+import { startTemporalDevServer } from '../../../dev/temporal-dev-server';
+import { registerSearchAttributes } from '../../../runtime/search-attributes';
+import { getConsumer, upsertConsumer } from '../../../stores/consumers';
+import { listMessages } from '../../../stores/messages';
+import { freePort, onTeardown, tempDir, unique } from '../../support/resources';
+import { sinks } from '../../support/sinks';
+import {
+  journeyEvent,
+  recordFixture,
+  useWorkflowHarness,
+  waitForState,
+  type WorkflowServer,
+} from '../../support/workflow-harness';
 
 /** A journey around `steps`, triggered by `cart.abandoned`, converted by `order.placed`. */
 function journey(steps: Step[], overrides: Partial<JourneyDefinition> = {}): JourneyDefinition {
@@ -53,44 +62,18 @@ const exit: Step = { id: 'done', type: 'exit' };
 
 describe('journeyWorkflow (the interpreter)', function () {
   this.timeout(120_000);
-  let env: TestWorkflowEnvironment;
-  let db: Db;
-  let activities: Activities;
-  const taskQueue = unique('interpreter');
+  const h = useWorkflowHarness('interpreter');
 
-  before(async () => {
-    env = await startTimeSkipping();
-    ({ db } = await postgres());
-    activities = createActivities({ db, channels: await sinkChannels(db), log: pino({ level: 'silent' }) });
-  });
+  const newConsumer = (attributes: Record<string, unknown> = { firstName: 'Grace' }) => h.newConsumer({ attributes });
 
-  const newConsumer = async (attributes: Record<string, unknown> = { firstName: 'Grace' }) => {
-    const id = unique('c');
-    const phone = `+1415${Math.floor(1e6 + Math.random() * 8e6)}`;
-    await upsertConsumer(db, id, { email: `${id}@example.com`, phone, attributes });
-    return { id, email: `${id}@example.com`, phone };
-  };
-
-  const event = (consumerId: string, type: string, data: Record<string, unknown> = {}): JourneyEvent => ({
-    id: unique('evt'),
-    type,
-    consumerId,
-    occurredAt: new Date().toISOString(),
-    data,
-  });
+  const event = (consumerId: string, type: string, data: Record<string, unknown> = {}): JourneyEvent =>
+    journeyEvent(consumerId, type, data);
 
   const start = (
     definition: JourneyDefinition,
     consumerId: string,
     trigger = event(consumerId, 'cart.abandoned', { cartId: 'K-1' }),
-  ) =>
-    env.client.workflow.signalWithStart<typeof journeyWorkflow, [JourneyEvent]>('journeyWorkflow', {
-      taskQueue,
-      workflowId: `journey:${definition.id}:${consumerId}`,
-      args: [{ journey: { journeyId: definition.id, version: 1, definition }, consumerId }],
-      signal: eventSignal,
-      signalArgs: [trigger],
-    });
+  ) => h.startJourney(definition, consumerId, trigger);
 
   const stepIds = (state: JourneyState) => state.steps.map((s) => s.id);
 
@@ -103,7 +86,7 @@ describe('journeyWorkflow (the interpreter)', function () {
       sms('nudge', 'done'),
       exit,
     ]);
-    const result = await withWorker(env, taskQueue, activities, async () => {
+    const result = await h.run(async () => {
       const handle = await start(definition, consumer.id);
       const final = await handle.result();
       await recordFixture(handle, 'journey-v1-send-wait-exit');
@@ -117,7 +100,7 @@ describe('journeyWorkflow (the interpreter)', function () {
     const mail = await smtp.waitFor(consumer.email);
     assert.match(mail.raw, /Hi Grace, cart K-1/);
     assert.match((await twilio.waitFor(consumer.phone)).body, /sms K-1/);
-    const rows = await listMessages(db, { consumerId: consumer.id });
+    const rows = await listMessages(h.db, { consumerId: consumer.id });
     assert.deepEqual(rows.map((r) => r.status).sort(), ['sent', 'sent']);
   });
 
@@ -143,7 +126,7 @@ describe('journeyWorkflow (the interpreter)', function () {
       sms('remind', 'done'),
       exit,
     ]);
-    const result = await withWorker(env, taskQueue, activities, async () => {
+    const result = await h.run(async () => {
       const handle = await start(definition, consumer.id);
       await waitForState(handle, (s) => s.currentStep === 'wait-checkout');
       await handle.signal(eventSignal, event(consumer.id, 'checkout.completed', { total: 250 }));
@@ -171,9 +154,7 @@ describe('journeyWorkflow (the interpreter)', function () {
       sms('remind', 'done'),
       exit,
     ]);
-    const result = await withWorker(env, taskQueue, activities, async () =>
-      (await start(definition, consumer.id)).result(),
-    );
+    const result = await h.run(async () => (await start(definition, consumer.id)).result());
     assert.deepEqual(stepIds(result), ['wait-checkout', 'remind', 'done', 'end']);
     assert.equal(result.steps[0]?.outcome, 'timed out');
   });
@@ -198,7 +179,7 @@ describe('journeyWorkflow (the interpreter)', function () {
     ];
     const run = async (attributes: Record<string, unknown>) => {
       const consumer = await newConsumer(attributes);
-      return withWorker(env, taskQueue, activities, async () => (await start(journey(steps), consumer.id)).result());
+      return h.run(async () => (await start(journey(steps), consumer.id)).result());
     };
     assert.deepEqual(stepIds(await run({ persona: 'senior' })), ['persona', 'by-sms', 'done', 'end']);
     assert.deepEqual(stepIds(await run({ persona: 'young' })), ['persona', 'by-email', 'done', 'end']);
@@ -220,7 +201,7 @@ describe('journeyWorkflow (the interpreter)', function () {
       exit,
     ]);
     const taken = new Set<string>();
-    await withWorker(env, taskQueue, activities, async () => {
+    await h.run(async () => {
       for (let i = 0; i < 8 && taken.size < 2; i++) {
         const consumer = await newConsumer();
         const handle = await start(definition, consumer.id);
@@ -249,7 +230,7 @@ describe('journeyWorkflow (the interpreter)', function () {
       sms('by-sms', 'done'),
       exit,
     ]);
-    const result = await withWorker(env, taskQueue, activities, async () => {
+    const result = await h.run(async () => {
       const handle = await start(definition, consumer.id);
       const final = await handle.result();
       await recordFixture(handle, 'journey-v1-update-profile');
@@ -257,7 +238,7 @@ describe('journeyWorkflow (the interpreter)', function () {
       return final;
     });
     assert.deepEqual(stepIds(result), ['promote', 'check', 'done', 'end']);
-    const stored = await getConsumer(db, consumer.id);
+    const stored = await getConsumer(h.db, consumer.id);
     assert.deepEqual(stored?.attributes, { firstName: 'Lin', tier: 'gold', promotedBy: 'journey' });
   });
 
@@ -293,7 +274,7 @@ describe('journeyWorkflow (the interpreter)', function () {
         sms('by-sms', 'done'),
         exit,
       ]);
-      const result = await withWorker(env, taskQueue, activities, async () => {
+      const result = await h.run(async () => {
         const handle = await start(definition, consumer.id);
         const final = await handle.result();
         await recordFixture(handle, 'journey-v1-webhook');
@@ -319,9 +300,7 @@ describe('journeyWorkflow (the interpreter)', function () {
         },
         exit,
       ]);
-      const result = await withWorker(env, taskQueue, activities, async () =>
-        (await start(definition, consumer.id)).result(),
-      );
+      const result = await h.run(async () => (await start(definition, consumer.id)).result());
       assert.equal(result.steps[0]?.outcome, 'failed: WebhookRejected');
       assert.equal(received.length - before, 1);
     });
@@ -334,7 +313,7 @@ describe('journeyWorkflow (the interpreter)', function () {
       sms('nudge', 'done'),
       exit,
     ]);
-    const result = await withWorker(env, taskQueue, activities, async () => {
+    const result = await h.run(async () => {
       const handle = await start(definition, consumer.id);
       await waitForState(handle, (s) => s.currentStep === 'long');
       await handle.signal(eventSignal, event(consumer.id, 'order.placed'));
@@ -351,7 +330,7 @@ describe('journeyWorkflow (the interpreter)', function () {
   it('ends without conversion on an exit event', async () => {
     const consumer = await newConsumer();
     const definition = journey([{ id: 'long', type: 'wait', duration: '7 days', next: 'done' }, exit]);
-    const result = await withWorker(env, taskQueue, activities, async () => {
+    const result = await h.run(async () => {
       const handle = await start(definition, consumer.id);
       await waitForState(handle, (s) => s.currentStep === 'long');
       await handle.signal(eventSignal, event(consumer.id, 'consumer.unsubscribed'));
@@ -367,9 +346,7 @@ describe('journeyWorkflow (the interpreter)', function () {
       [{ id: 'long', type: 'wait', duration: '30 days', next: 'nudge' }, sms('nudge', 'done'), exit],
       { maxLifetime: '2 days' },
     );
-    const result = await withWorker(env, taskQueue, activities, async () =>
-      (await start(definition, consumer.id)).result(),
-    );
+    const result = await h.run(async () => (await start(definition, consumer.id)).result());
     assert.equal(result.steps.at(-1)?.outcome, 'maximum lifetime reached');
     const lived = Date.parse(result.steps.at(-1)!.startedAt) - Date.parse(result.steps[0]!.startedAt);
     // counted from the run's start, slightly before its first step
@@ -385,11 +362,11 @@ describe('journeyWorkflow (the interpreter)', function () {
       sms('nudge', 'done'),
       exit,
     ]);
-    const result = await withWorker(env, taskQueue, activities, async () => {
+    const result = await h.run(async () => {
       const handle = await start(definition, consumer.id);
       await handle.signal(pauseSignal, true);
       await waitForState(handle, (s) => s.currentStep === 'short');
-      await env.sleep('2 hours');
+      await h.env.sleep('2 hours');
       await waitForState(handle, (s) => s.currentStep === 'nudge');
       assert.equal(twilio.messages.filter((m) => m.to === consumer.phone).length, 0, 'nothing sent while paused');
       await handle.signal(pauseSignal, false);
@@ -407,7 +384,7 @@ describe('journeyWorkflow (the interpreter)', function () {
       { id: 'morning', type: 'wait-until', timeOfDay: '09:00', weekdays: [1, 2, 3, 4, 5], next: 'done' },
       exit,
     ]);
-    const result = await withWorker(env, taskQueue, activities, async () => {
+    const result = await h.run(async () => {
       const handle = await start(definition, consumer.id);
       const final = await handle.result();
       await recordFixture(handle, 'journey-v1-wait-until');
@@ -430,14 +407,71 @@ describe('journeyWorkflow (the interpreter)', function () {
 
   it('skips a send, recorded, when the consumer has none of its channels', async () => {
     const id = unique('c');
-    await upsertConsumer(db, id, { email: `${id}@example.com` });
+    await upsertConsumer(h.db, id, { email: `${id}@example.com` });
     const definition = journey([sms('nudge', 'done'), exit]);
-    const result = await withWorker(env, taskQueue, activities, async () => (await start(definition, id)).result());
+    const result = await h.run(async () => (await start(definition, id)).result());
     assert.deepEqual(
       result.messages.map((m) => [m.status, m.errorType]),
       [['skipped', 'NoContactPoint']],
     );
-    const [row] = await listMessages(db, { consumerId: id });
+    const [row] = await listMessages(h.db, { consumerId: id });
     assert.equal(row?.status, 'skipped');
+  });
+});
+
+/** A dev server that suggests continue-as-new after 40 history events instead of 4,096. */
+async function suggestingDevServer(): Promise<WorkflowServer> {
+  const dir = await tempDir('can');
+  const server = await startTemporalDevServer({
+    port: await freePort(),
+    namespace: 'default',
+    logFile: path.join(dir, 'temporal.log'),
+    extraArgs: ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=40'],
+  });
+  onTeardown(() => server.stop());
+  const connection = await Connection.connect({ address: server.address });
+  onTeardown(() => connection.close());
+  await registerSearchAttributes(connection, 'default');
+  const nativeConnection = await NativeConnection.connect({ address: server.address });
+  onTeardown(() => nativeConnection.close());
+  return { client: new Client({ connection }), nativeConnection };
+}
+
+describe('journeyWorkflow on a long run', function () {
+  this.timeout(120_000);
+  const h = useWorkflowHarness('can', { server: suggestingDevServer });
+
+  it('continues as new when the server suggests it, carrying its state', async () => {
+    const { id: consumerId } = await h.newConsumer();
+    const definition: JourneyDefinition = {
+      id: unique('ticker'),
+      name: 'ticker',
+      topic: 'test',
+      trigger: { event: 'tick.started' },
+      reentry: { policy: 'after-exit' },
+      goals: [],
+      exits: [],
+      maxLifetime: '15 seconds',
+      start: 'tick',
+      steps: [{ id: 'tick', type: 'wait', duration: '100ms', next: 'tick' }],
+    };
+    const trigger = journeyEvent(consumerId, 'tick.started');
+    const { result, firstRunId, workflowId } = await h.run(async () => {
+      const handle = await h.startJourney(definition, consumerId, trigger);
+      return { result: await handle.result(), firstRunId: handle.signaledRunId, workflowId: handle.workflowId };
+    });
+
+    const first = await h.env.client.workflow.getHandle(workflowId, firstRunId).describe();
+    assert.equal(first.status.name, 'CONTINUED_AS_NEW');
+    const last = await h.env.client.workflow.getHandle(workflowId).describe();
+    assert.notEqual(last.runId, firstRunId);
+    // The state travelled: every tick of every execution is in the final state, and the lifetime held.
+    const ticks = result.steps.filter((s) => s.id === 'tick').length;
+    assert.ok(ticks > 10, `only ${ticks} ticks carried`);
+    assert.equal(result.steps.at(-1)?.outcome, 'maximum lifetime reached');
+    assert.deepEqual(
+      result.events.map((e) => e.id),
+      [trigger.id],
+    );
   });
 });

@@ -4,23 +4,17 @@
  * fallback on delivery reports, and the run records analytics read.
  */
 import assert from 'node:assert/strict';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import pino from 'pino';
-import { type Activities, createActivities } from '../../activities';
-import { quietHoursEnd } from '../../activities/schedule';
-import { loadConfig } from '../../runtime/config';
-import type { Db } from '../../runtime/db';
-import { upsertConsumer } from '../../stores/consumers';
-import { updatePreferences } from '../../stores/preferences';
-import { suppress } from '../../stores/suppressions';
-import { deliverySignal, eventSignal, type JourneyState } from '../../contract/journey-run';
-import type { JourneyEvent } from '../../contract/events';
-import type { MessageSummary } from '../../contract/channels';
-import type { JourneyDefinition, SendStep, Step } from '../../contract/journey-definition';
-import type { journeyWorkflow } from '../../workflows/journey/workflow';
-import { postgres, startTimeSkipping, unique } from '../support/resources';
-import { sinkChannels, sinkConfig, sinks } from '../support/sinks';
-import { recordFixture, waitForState, withWorker } from '../support/workflow-runs';
+import type { Activities } from '../../../../activities';
+import { quietHoursEnd } from '../../../../activities/schedule';
+import type { MessageSummary } from '../../../../contract/channels';
+import type { JourneyDefinition, SendStep, Step } from '../../../../contract/journey-definition';
+import { deliverySignal, type JourneyState } from '../../../../contract/journey-run';
+import { loadConfig } from '../../../../runtime/config';
+import { updatePreferences } from '../../../../stores/preferences';
+import { suppress } from '../../../../stores/suppressions';
+import { unique } from '../../../support/resources';
+import { sinkConfig, sinks } from '../../../support/sinks';
+import { journeyEvent, recordFixture, useWorkflowHarness, waitForState } from '../../../support/workflow-harness';
 
 const templates: SendStep['templates'] = {
   sms: { text: 'Your statement is ready.' },
@@ -61,51 +55,23 @@ const address = {
 
 describe('send steps with channel decisions', function () {
   this.timeout(120_000);
-  let env: TestWorkflowEnvironment;
-  let db: Db;
-  let activities: Activities;
-  const taskQueue = unique('omni');
+  const h = useWorkflowHarness('omni', { settings: async () => (await sinkConfig()).channels });
 
-  before(async () => {
-    env = await startTimeSkipping();
-    ({ db } = await postgres());
-    const settings = (await sinkConfig()).channels;
-    activities = createActivities({ db, channels: await sinkChannels(db), log: pino({ level: 'silent' }), settings });
-  });
+  const newConsumer = (attributes: Record<string, unknown> = { firstName: 'Ada' }) =>
+    h.newConsumer({ postalAddress: address, attributes });
 
-  const newConsumer = async (attributes: Record<string, unknown> = { firstName: 'Ada' }) => {
-    const id = unique('c');
-    const phone = `+1415${Math.floor(1e6 + Math.random() * 8e6)}`;
-    await upsertConsumer(db, id, { email: `${id}@example.com`, phone, postalAddress: address, attributes });
-    return { id, email: `${id}@example.com`, phone };
-  };
-
-  const start = (definition: JourneyDefinition, consumerId: string, queue = taskQueue) => {
-    const trigger: JourneyEvent = {
-      id: unique('evt'),
-      type: 'statement.ready',
-      consumerId,
-      occurredAt: new Date().toISOString(),
-      data: {},
-    };
-    return env.client.workflow.signalWithStart<typeof journeyWorkflow, [JourneyEvent]>('journeyWorkflow', {
-      taskQueue: queue,
-      workflowId: `journey:${definition.id}:${consumerId}`,
-      args: [{ journey: { journeyId: definition.id, version: 1, definition }, consumerId }],
-      signal: eventSignal,
-      signalArgs: [trigger],
-    });
-  };
+  const start = (definition: JourneyDefinition, consumerId: string, queue = h.taskQueue) =>
+    h.startJourney(definition, consumerId, journeyEvent(consumerId, 'statement.ready'), { taskQueue: queue });
 
   const sent = (state: JourneyState) => state.messages.map((m) => [m.channel, m.status]);
 
   it('drops opted-out and suppressed channels, records why, and sends on the next one', async () => {
     const consumer = await newConsumer();
-    await updatePreferences(db, consumer.id, { channels: { sms: false } });
-    await suppress(db, { channel: 'email', address: consumer.email, reason: 'bounce', source: 'test' });
+    await updatePreferences(h.db, consumer.id, { channels: { sms: false } });
+    await suppress(h.db, { channel: 'email', address: consumer.email, reason: 'bounce', source: 'test' });
     const definition = journey({ channels: ['sms', 'email', 'voice'] });
     const { twilio } = await sinks();
-    const state = await withWorker(env, taskQueue, activities, async () => {
+    const state = await h.run(async () => {
       const handle = await start(definition, consumer.id);
       return handle.result();
     });
@@ -126,10 +92,10 @@ describe('send steps with channel decisions', function () {
     const definition = journey({}, { channels: { default: [...personas.default], personas: personas.personas } });
     const senior = await newConsumer({ persona: 'senior' });
     const ordered = await newConsumer({ persona: 'senior' });
-    await updatePreferences(db, ordered.id, { channelOrder: ['sms'], locale: 'es' });
+    await updatePreferences(h.db, ordered.id, { channelOrder: ['sms'], locale: 'es' });
     const plain = await newConsumer({ persona: 'digital' });
     // Results one at a time: concurrent result() calls upset the test server's time-skipping lock.
-    const states = await withWorker(env, taskQueue, activities, async () => {
+    const states = await h.run(async () => {
       const results: JourneyState[] = [];
       for (const consumer of [senior, ordered, plain])
         results.push(await (await start(definition, consumer.id)).result());
@@ -148,13 +114,13 @@ describe('send steps with channel decisions', function () {
       new Intl.DateTimeFormat('en-GB', { timeZone: zone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(
         new Date(ms),
       );
-    const now = await env.currentTimeMs();
+    const now = await h.env.currentTimeMs();
     // A window from an hour ago to three hours ahead, in Tokyo, whatever the time is now.
     const quietHours = { start: local(now - 3_600_000), end: local(now + 3 * 3_600_000) };
-    await updatePreferences(db, consumer.id, { quietHours, timeZone: zone });
+    await updatePreferences(h.db, consumer.id, { quietHours, timeZone: zone });
     const definition = journey({ channels: ['sms', 'email'] });
     const { twilio } = await sinks();
-    const state = await withWorker(env, taskQueue, activities, async () => {
+    const state = await h.run(async () => {
       const handle = await start(definition, consumer.id);
       const waiting = await waitForState(handle, (s) => s.pendingWait !== undefined);
       assert.match(waiting.pendingWait?.for ?? '', /quiet-hours/);
@@ -177,29 +143,27 @@ describe('send steps with channel decisions', function () {
   });
 
   it('skips a send over the frequency cap, recorded, while a transactional topic is not capped', async () => {
-    const capped = createActivities({
-      db,
-      channels: await sinkChannels(db),
-      log: pino({ level: 'silent' }),
-      settings: {
-        ...(await sinkConfig()).channels,
-        frequencyCaps: loadConfig({ FREQUENCY_CAPS: 'all=1/1d' }).channels.frequencyCaps,
-      },
+    const capped = await h.activitiesWith({
+      ...(await sinkConfig()).channels,
+      frequencyCaps: loadConfig({ FREQUENCY_CAPS: 'all=1/1d' }).channels.frequencyCaps,
     });
     const queue = unique('capped');
     const consumer = await newConsumer();
     const first = journey({ channels: ['sms', 'email'] });
     const second = journey({ channels: ['sms', 'email'] });
     const transactional = journey({ channels: ['email'] }, { topic: unique('receipts') });
-    await db('topics').insert({ id: transactional.topic, transactional: true });
-    const [a, b, c] = await withWorker(env, queue, capped, async () => {
-      const one = await (await start(first, consumer.id, queue)).result();
-      const handle = await start(second, consumer.id, queue);
-      const two = await handle.result();
-      await recordFixture(handle, 'journey-v2-frequency-cap');
-      const three = await (await start(transactional, consumer.id, queue)).result();
-      return [one, two, three];
-    });
+    await h.db('topics').insert({ id: transactional.topic, transactional: true });
+    const [a, b, c] = await h.run(
+      async () => {
+        const one = await (await start(first, consumer.id, queue)).result();
+        const handle = await start(second, consumer.id, queue);
+        const two = await handle.result();
+        await recordFixture(handle, 'journey-v2-frequency-cap');
+        const three = await (await start(transactional, consumer.id, queue)).result();
+        return [one, two, three];
+      },
+      { taskQueue: queue, activities: capped },
+    );
     assert.deepEqual(sent(a), [['sms', 'sent']]);
     assert.deepEqual(
       b.messages.map((m) => [m.status, m.errorType]),
@@ -210,7 +174,7 @@ describe('send steps with channel decisions', function () {
       { channel: 'email', reason: 'frequency-cap' },
     ]);
     assert.deepEqual(sent(c), [['email', 'sent']]);
-    const rows = await db('messages').where({ consumer_id: consumer.id }).orderBy('created_at');
+    const rows = await h.db('messages').where({ consumer_id: consumer.id }).orderBy('created_at');
     assert.deepEqual(
       rows.map((r: { status: string; capped: boolean }) => [r.status, r.capped]),
       [
@@ -225,7 +189,7 @@ describe('send steps with channel decisions', function () {
     const consumer = await newConsumer();
     const definition = journey({ channels: ['sms', 'email', 'print'], fallback: { deliveredWithin: '1 hour' } });
     const { twilio, smtp } = await sinks();
-    const state = await withWorker(env, taskQueue, activities, async () => {
+    const state = await h.run(async () => {
       const handle = await start(definition, consumer.id);
       const smsSent = await waitForState(handle, (s) => s.messages.length === 1 && s.pendingWait !== undefined);
       const sms = smsSent.messages[0] as MessageSummary;
@@ -241,7 +205,7 @@ describe('send steps with channel decisions', function () {
       // Email gets no report within the hour; the letter goes out and is reported mailed.
       await waitForState(handle, (s) => s.messages.length === 2 && s.pendingWait !== undefined);
       await smtp.waitFor(consumer.email);
-      await env.sleep('61 minutes');
+      await h.env.sleep('61 minutes');
       const letterSent = await waitForState(handle, (s) => s.messages.length === 3);
       const letter = letterSent.messages[2] as MessageSummary;
       await handle.signal(deliverySignal, {
@@ -281,45 +245,48 @@ describe('send steps with channel decisions', function () {
     let attempts = 0;
     // The real activity sends and records; then the worker "dies" before Temporal hears of it.
     const flaky: Activities = {
-      ...activities,
+      ...h.activities,
       sendMessage: async (request) => {
         attempts += 1;
-        const result = await activities.sendMessage(request);
+        const result = await h.activities.sendMessage(request);
         if (attempts === 1) throw new Error('worker lost after the provider accepted the message');
         return result;
       },
     };
     const definition = journey({ channels: ['sms'] });
-    const state = await withWorker(env, queue, flaky, async () => {
-      const handle = await start(definition, consumer.id, queue);
-      const final = await handle.result();
-      const history = await handle.fetchHistory();
-      const scheduled = history.events?.find(
-        (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'sendMessage',
-      );
-      assert.equal(scheduled?.activityTaskScheduledEventAttributes?.taskQueue?.name, `${queue}.sms`);
-      return final;
-    });
+    const state = await h.run(
+      async () => {
+        const handle = await start(definition, consumer.id, queue);
+        const final = await handle.result();
+        const history = await handle.fetchHistory();
+        const scheduled = history.events?.find(
+          (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'sendMessage',
+        );
+        assert.equal(scheduled?.activityTaskScheduledEventAttributes?.taskQueue?.name, `${queue}.sms`);
+        return final;
+      },
+      { taskQueue: queue, activities: flaky },
+    );
     assert.equal(attempts, 2);
     assert.deepEqual(sent(state), [['sms', 'sent']]);
     assert.equal(twilio.messages.filter((m) => m.to === consumer.phone).length, 1, 'one SMS, not two');
-    const row = await db('messages').where({ consumer_id: consumer.id }).first();
+    const row = await h.db('messages').where({ consumer_id: consumer.id }).first();
     assert.deepEqual([row?.status, row?.attempts], ['sent', 2]);
   });
 
   it('records the run and the steps it entered for analytics', async () => {
     const consumer = await newConsumer();
     const definition = journey({ channels: ['email'] });
-    await withWorker(env, taskQueue, activities, async () => (await start(definition, consumer.id)).result());
-    const run = await db('journey_runs').where({ journey_id: definition.id }).first();
+    await h.run(async () => (await start(definition, consumer.id)).result());
+    const run = await h.db('journey_runs').where({ journey_id: definition.id }).first();
     assert.equal(run?.status, 'completed');
     assert.equal(run?.consumer_id, consumer.id);
-    const visits = await db('journey_step_visits').where({ journey_id: definition.id }).orderBy('entered_at');
+    const visits = await h.db('journey_step_visits').where({ journey_id: definition.id }).orderBy('entered_at');
     assert.deepEqual(
       visits.map((v: { step_id: string }) => v.step_id),
       ['notify', 'done'],
     );
-    const message = await db('messages').where({ consumer_id: consumer.id }).first();
+    const message = await h.db('messages').where({ consumer_id: consumer.id }).first();
     assert.equal(message?.workflow_id, `journey:${definition.id}:${consumer.id}`);
     assert.equal(message?.journey_version, 1);
     assert.equal(message?.attempt, 1);
