@@ -52,6 +52,6 @@ describe('stores/outbox', () => {
     );
     const [newest] = await listOutbox(db, { limit: 1 });
     assert.equal(newest?.messageKey, letter);
-    assert.ok(!Number.isNaN(Date.parse(newest!.createdAt)));
+    assert.ok(!Number.isNaN(Date.parse(newest.createdAt)));
   });
 });
