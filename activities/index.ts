@@ -17,12 +17,13 @@ import type { Channel } from '../contract/channels';
 import { FailureType } from '../contract/failures';
 import type { Channels } from './channels';
 import { PermanentSendError } from './channels/provider';
-import { renderLiquid, type RenderedMessage, renderTemplate } from './templates';
+import { renderJsonTemplate, renderLiquid, type RenderedMessage, renderTemplate } from './templates';
+import { TemplateSandbox } from './template-sandbox';
 import { callWebhook, type WebhookRequest } from './webhooks';
 import { nextWakeUp, type WaitUntilRequest, type WaitUntilResult } from './schedule';
 import type { MessageTemplate } from '../contract/journey-definition';
 import type { RunData, WebhookResult } from '../contract/journey-run';
-import { type ChannelsConfig, loadConfig } from '../runtime/config';
+import { type ChannelsConfig, type Config, loadConfig } from '../runtime/config';
 import { appendMessageEvent } from '../stores/message-events';
 import { recordRunProgress, type RunProgress } from '../stores/journey-runs';
 import { suppress } from '../stores/suppressions';
@@ -88,10 +89,24 @@ export interface ActivityDeps {
   log: Logger;
   /** Caps, costs and callback URLs. @default the defaults of {@link loadConfig} */
   settings?: ChannelsConfig;
+  /** What webhook steps may call. @default public https targets only, answers up to 64 KiB */
+  webhooks?: Config['webhooks'];
+  /** Where journey templates render. @default one sandbox shared by the process */
+  templates?: TemplateSandbox;
 }
 
+/** The sandbox of activities built without one of their own. */
+let sharedSandbox: TemplateSandbox | undefined;
+
 /** Builds the activities over their dependencies. */
-export function createActivities({ db, channels, log, settings = loadConfig({}).channels }: ActivityDeps) {
+export function createActivities({
+  db,
+  channels,
+  log,
+  settings = loadConfig({}).channels,
+  webhooks = loadConfig({}).webhooks,
+  templates = (sharedSandbox ??= new TemplateSandbox()),
+}: ActivityDeps) {
   return {
     /** Reads the consumer; a missing consumer is permanent. */
     lookupConsumer: async (consumerId: string): Promise<ConsumerProfile> => {
@@ -107,7 +122,7 @@ export function createActivities({ db, channels, log, settings = loadConfig({}).
      */
     send: (request: SendRequest): Promise<SendResult> =>
       deliver(request, (consumer) =>
-        renderTemplate(request.template, { consumer: consumer.attributes, event: request.data }),
+        Promise.resolve(renderTemplate(request.template, { consumer: consumer.attributes, event: request.data })),
       ),
 
     /**
@@ -116,7 +131,7 @@ export function createActivities({ db, channels, log, settings = loadConfig({}).
      */
     sendMessage: (request: JourneySendRequest): Promise<SendResult> =>
       deliver(request, (consumer) =>
-        renderLiquid(localise(request.template, request.locale), {
+        renderLiquid(templates, localise(request.template, request.locale), {
           ...request.context,
           consumer: { ...request.context.consumer, attributes: consumer.attributes },
         }),
@@ -147,8 +162,16 @@ export function createActivities({ db, channels, log, settings = loadConfig({}).
     /** When a wait-until step wakes: local time of day, weekdays, time zone and DST rules applied. */
     computeWaitUntil: (request: WaitUntilRequest): Promise<WaitUntilResult> => Promise.resolve(nextWakeUp(request)),
 
-    /** Calls a journey's webhook; a 4xx answer is final, 5xx and network errors are retried. */
-    callWebhook: (request: WebhookRequest): Promise<WebhookResult> => callWebhook(request),
+    /**
+     * Calls a journey's webhook through the outbound guard, its body's strings rendered as Liquid over the
+     * run's data; a 4xx answer or a refused target is final, 5xx and network errors are retried. The call
+     * ends a second before the activity's own timeout.
+     */
+    callWebhook: async (request: WebhookRequest): Promise<WebhookResult> => {
+      const body = request.body && (await renderJsonTemplate(templates, request.body, request.context ?? {}));
+      const timeoutMs = Math.max(1_000, (Context.current().info.startToCloseTimeoutMs || 10_000) - 1_000);
+      return callWebhook({ ...request, body, timeoutMs }, webhooks);
+    },
 
     /** Records an outcome the workflow saw (retries exhausted, skipped); never downgrades a sent message. */
     recordMessageOutcome: async (outcome: MessageOutcome): Promise<void> => {
@@ -165,7 +188,7 @@ export function createActivities({ db, channels, log, settings = loadConfig({}).
   /** Records intent, skips what a provider already accepted, renders, sends, records the receipt. */
   async function deliver(
     request: MessageIdentity & Omit<Partial<JourneySendRequest>, 'template' | 'context'> & { channel: Channel },
-    render: (consumer: Consumer) => RenderedMessage,
+    render: (consumer: Consumer) => Promise<RenderedMessage>,
   ): Promise<SendResult> {
     const provider = channels[request.channel];
     const attempt = await beginAttempt(db, { ...request, provider: provider.name });
@@ -189,7 +212,7 @@ export function createActivities({ db, channels, log, settings = loadConfig({}).
     const contact = contactPoints(consumer)[request.channel];
     if (!contact)
       throw await permanent(request, FailureType.NoContactPoint, `Consumer has no ${request.channel} contact point`);
-    const rendered = render(consumer);
+    const rendered = await render(consumer);
     const unsubscribeLink =
       request.channel === 'email' && request.topic && settings.unsubscribeSecret
         ? unsubscribeUrl(

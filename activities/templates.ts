@@ -3,9 +3,9 @@
  * path in the context (consumer attributes, event data); missing values render as an empty string.
  */
 import { ApplicationFailure } from '@temporalio/activity';
-import { Liquid } from 'liquidjs';
 import type { MessageContent, MessageTemplate } from '../contract/journey-definition';
 import { FailureType } from '../contract/failures';
+import { type TemplateSandbox, TemplateRenderError, type TemplateSource } from './template-sandbox';
 
 /** A template per channel: email has a subject. */
 export interface Template {
@@ -62,16 +62,6 @@ function interpolate(source: string, context: TemplateContext): string {
   });
 }
 
-// Strict about syntax, lenient about data: a missing value renders empty, never "undefined".
-const liquid = new Liquid({ strictFilters: true, strictVariables: false, ownPropertyOnly: true });
-// In HTML every output is escaped, so a consumer attribute cannot inject markup.
-const liquidHtml = new Liquid({
-  strictFilters: true,
-  strictVariables: false,
-  ownPropertyOnly: true,
-  outputEscape: 'escape',
-});
-
 /**
  * The content of `template` for `locale`: the exact tag (`es-MX`), else its language (`es`), else the
  * template's default content. Returns the locale actually used.
@@ -87,20 +77,71 @@ export function localise(template: MessageTemplate, locale: string | undefined):
   return base;
 }
 
-/** Renders a journey step's Liquid template; a template that does not parse is a permanent failure. */
-export function renderLiquid(template: Template & { html?: string }, context: object): RenderedMessage {
-  const render = (source: string | undefined, engine = liquid) =>
-    source === undefined ? undefined : (engine.parseAndRenderSync(source, context) as string);
+/**
+ * Renders a journey step's Liquid template in the template sandbox; a template that does not render (syntax,
+ * limits, the sandbox's memory or deadline) fails the send permanently as `TemplateError`.
+ */
+export async function renderLiquid(
+  sandbox: TemplateSandbox,
+  template: Template & { html?: string },
+  context: object,
+): Promise<RenderedMessage> {
+  const sources: Record<string, TemplateSource> = { text: { source: template.text } };
+  if (template.subject !== undefined) sources.subject = { source: template.subject };
+  if (template.html !== undefined) sources.html = { source: template.html, html: true };
+  const rendered = await renderInSandbox(sandbox, sources, context);
+  return { subject: rendered.subject, text: rendered.text ?? '', html: rendered.html };
+}
+
+/**
+ * Renders every string of a webhook step's body (Liquid-templated JSON) over `context`; other values are
+ * kept as they are.
+ */
+export async function renderJsonTemplate(
+  sandbox: TemplateSandbox,
+  body: Record<string, unknown>,
+  context: object,
+): Promise<Record<string, unknown>> {
+  const sources: Record<string, TemplateSource> = {};
+  const collect = (value: unknown): unknown => {
+    if (typeof value === 'string') {
+      const slot = String(Object.keys(sources).length);
+      sources[slot] = { source: value };
+      return { [SLOT]: slot };
+    }
+    if (Array.isArray(value)) return value.map(collect);
+    if (value !== null && typeof value === 'object')
+      return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, collect(item)]));
+    return value;
+  };
+  const shape = collect(body);
+  const rendered = await renderInSandbox(sandbox, sources, context);
+  const fill = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(fill);
+    if (value !== null && typeof value === 'object') {
+      const slot = (value as Record<string, unknown>)[SLOT];
+      if (typeof slot === 'string') return rendered[slot] ?? '';
+      return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, fill(item)]));
+    }
+    return value;
+  };
+  return fill(shape) as Record<string, unknown>;
+}
+
+/** Marks where a rendered string goes back into a templated JSON value. */
+const SLOT = Symbol.for('journey-executor.template-slot') as unknown as string;
+
+async function renderInSandbox(
+  sandbox: TemplateSandbox,
+  sources: Record<string, TemplateSource>,
+  context: object,
+): Promise<Record<string, string>> {
   try {
-    return {
-      subject: render(template.subject),
-      text: render(template.text) ?? '',
-      html: render(template.html, liquidHtml),
-    };
+    return await sandbox.render(sources, context);
   } catch (err) {
-    throw ApplicationFailure.nonRetryable(
-      `Template does not render: ${(err as Error).message}`,
-      FailureType.InvalidTemplate,
-    );
+    if (err instanceof TemplateRenderError) {
+      throw ApplicationFailure.nonRetryable(`Template does not render: ${err.message}`, FailureType.TemplateError);
+    }
+    throw err;
   }
 }

@@ -4,15 +4,18 @@
  */
 import type { Client } from '@temporalio/client';
 import express, { type Express } from 'express';
+import helmet from 'helmet';
 import { JourneyRouter } from '../journeys/router';
 import { seedJourneys } from '../journeys/shipped';
 import type { Config } from '../runtime/config';
 import type { Db } from '../runtime/db';
 import type { Logger } from '../runtime/logger';
-import { requireApiKey } from './auth';
-import { errorHandler, NotFoundError, requireJsonBody } from './errors';
+import { EncryptionCodec } from '../runtime/payload-codec';
+import { authenticate, createLimits, type KeyInput, limitByAddress } from './auth';
+import { errorHandler, NotFoundError, rejectNulCharacters, requireJsonBody } from './errors';
 import { docsRoutes } from './openapi';
 import { analyticsRoutes } from './routes/analytics';
+import { codecRoutes } from './routes/codec';
 import { consumersRoutes } from './routes/consumers';
 import { emailWebhooksRoutes } from './routes/email-webhooks';
 import { eventsRoutes } from './routes/events';
@@ -32,45 +35,69 @@ export interface AppDeps {
   client: Client;
   db: Db;
   log: Logger;
-  apiKeys: string[];
+  /** Keys and their scopes (a bare string: every scope). */
+  apiKeys: readonly KeyInput[];
+  /** Per-key and per-address limits. @default none */
+  rateLimits?: Config['api']['rateLimits'];
   /** @default '100kb' */
   bodyLimit?: string;
   /** Routes events to published journeys. */
   router: JourneyRouter;
   /**
    * How long an event may wait for Temporal before the API answers 503 (the caller retries).
-   * @default 10000
+   * @default 4000
    */
   temporalTimeoutMs?: number;
+  /** The payload codec of the service's Temporal data converter, served at /codec for the Web UI. */
+  codec?: EncryptionCodec;
+  /** Let loopback callers use /codec without a key (only while the development key is in use). */
+  codecOpenOnLoopback?: boolean;
   /** Twilio credentials (signature checks), callback base URL, unsubscribe secret, cost currency. */
-  config: Pick<Config, 'twilio' | 'channels'>;
+  config: Pick<Config, 'twilio' | 'channels'> & Partial<Pick<Config, 'webhooks' | 'encryption'>>;
 }
 
 /** Builds the express app. */
 export function createApp(deps: AppDeps): Express {
-  const { client, db, log, apiKeys, bodyLimit = '100kb', router, temporalTimeoutMs, config } = deps;
+  const { client, db, log, apiKeys, rateLimits, bodyLimit = '100kb', router, temporalTimeoutMs, config, codec } = deps;
+  const limits = createLimits(rateLimits);
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
 
+  // Security headers on every answer (the JSON API and the Swagger UI page alike).
+  app.use(helmet());
   app.use(healthRoutes({ db, client }));
+  app.use(limitByAddress(limits));
   app.use(docsRoutes());
   // Provider callbacks: Twilio's are form-encoded and signed; email and print events need an API key.
   app.use(twilioWebhooksRoutes({ db, client, log, config, bodyLimit }));
-  app.use(emailWebhooksRoutes({ db, client, log, apiKeys, bodyLimit }));
-  app.use(printWebhooksRoutes({ db, client, log, apiKeys, bodyLimit }));
+  app.use(emailWebhooksRoutes({ db, client, log, apiKeys, limits, bodyLimit }));
+  app.use(printWebhooksRoutes({ db, client, log, apiKeys, limits, bodyLimit }));
   app.use(unsubscribeRoutes({ db, config, log }));
+  if (codec) {
+    app.use(
+      codecRoutes({
+        codec,
+        corsOrigins: config.encryption?.corsOrigins ?? [],
+        authenticate: authenticate(apiKeys, limits),
+        openOnLoopback: deps.codecOpenOnLoopback,
+      }),
+    );
+  }
 
   const v1 = express.Router();
-  v1.use(requireApiKey(apiKeys));
+  v1.use(authenticate(apiKeys, limits));
   v1.use(express.json({ limit: bodyLimit, strict: false, type: ['application/json', 'application/*+json'] }));
   v1.use(requireJsonBody);
+  v1.use(rejectNulCharacters);
   v1.use(eventsRoutes({ client, log, router, temporalTimeoutMs }));
   v1.use(consumersRoutes({ db }));
   v1.use(preferencesRoutes({ db, log }));
   v1.use(topicsRoutes({ db, log }));
   v1.use(suppressionsRoutes({ db, log }));
-  v1.use(journeysRoutes({ db, client, router, log }));
+  v1.use(
+    journeysRoutes({ db, client, router, log, validation: { webhookAllowedHosts: config.webhooks?.allowedHosts } }),
+  );
   v1.use(analyticsRoutes({ db, currency: config.channels.currency }));
   v1.use(runsRoutes({ client, log }));
   v1.use(messagesRoutes({ db }));
@@ -95,6 +122,9 @@ export async function createConfiguredApp(
     db,
     log,
     apiKeys: config.api.keys,
+    rateLimits: config.api.rateLimits,
+    codec: new EncryptionCodec(config.encryption.keys),
+    codecOpenOnLoopback: config.api.developmentKey,
     bodyLimit: config.api.bodyLimit,
     config,
   });

@@ -1,7 +1,8 @@
 /** HTTP errors and the one middleware that turns any error into a JSON answer. */
 import { isGrpcServiceError } from '@temporalio/client';
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import type { z } from 'zod';
+import { isDatabaseUnavailable } from '../runtime/db';
 import type { Logger } from '../runtime/logger';
 
 /** One problem with the input, located by its path in the body (`data.amount`) or query. */
@@ -17,6 +18,10 @@ export class HttpError extends Error {
     readonly code: string,
     message: string,
     readonly fields?: FieldProblem[],
+    /** More members of the error object (`scope` of a missing scope, ...). */
+    readonly details?: Record<string, unknown>,
+    /** Seconds the client should wait before retrying (429, 503). */
+    readonly retryAfter?: number,
   ) {
     super(message);
     this.name = code;
@@ -59,6 +64,20 @@ export class ForbiddenError extends HttpError {
   }
 }
 
+/** Thrown when the key is valid but lacks the scope the route needs (403); the body names the scope. */
+export class MissingScopeError extends HttpError {
+  constructor(readonly scope: string) {
+    super(403, 'MissingScope', `This API key lacks the scope ${scope}`, undefined, { scope });
+  }
+}
+
+/** Thrown when a key or an address sent more requests than its rate limit allows (429). */
+export class RateLimitedError extends HttpError {
+  constructor(message: string, retryAfter: number) {
+    super(429, 'RateLimited', message, undefined, undefined, retryAfter);
+  }
+}
+
 /** Thrown when the addressed resource does not exist (404). */
 export class NotFoundError extends HttpError {
   constructor(message: string) {
@@ -75,21 +94,39 @@ export class ConflictError extends HttpError {
 
 /** Thrown when a dependency (Temporal, PostgreSQL) cannot take the request now; the caller retries (503). */
 export class UnavailableError extends HttpError {
-  constructor(message: string) {
-    super(503, 'Unavailable', message);
+  constructor(message: string, retryAfter = 1) {
+    super(503, 'Unavailable', message, undefined, undefined, retryAfter);
   }
 }
 
-/** Runs a Temporal call; connection-level failures become 503 so the caller retries. */
+/** gRPC status codes meaning "Temporal cannot serve this now" (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ...). */
+const retryableGrpcCodes = new Set([1, 4, 8, 10, 13, 14]);
+
+/** True when `err` is Temporal (or the way to it) failing for now, so that a retry later can succeed. */
+export function isTemporalUnavailable(err: unknown): boolean {
+  if (isGrpcServiceError(err)) return retryableGrpcCodes.has(err.code);
+  const { name, cause } = (err ?? {}) as { name?: string; cause?: unknown };
+  if (name === 'ServiceError')
+    return cause === undefined || !isGrpcServiceError(cause) || retryableGrpcCodes.has(cause.code);
+  return name === 'TransportError';
+}
+
+/** Runs a Temporal call; failures that a retry can heal become 503 so the caller retries. */
 export async function withTemporal<T>(call: () => Promise<T>, what: string): Promise<T> {
   try {
     return await call();
   } catch (err) {
-    if (isGrpcServiceError(err) || (err as Error).name === 'ServiceError') {
+    if (isTemporalUnavailable(err)) {
       throw new UnavailableError(`Temporal did not accept ${what}: ${(err as Error).message}`);
     }
     throw err;
   }
+}
+
+/** A path parameter of `req`, decoded by express ('' when absent). */
+export function pathParameter(req: Request, name: string): string {
+  const value = (req.params as Record<string, unknown>)[name];
+  return typeof value === 'string' ? value : '';
 }
 
 /** Parses `value` with `schema` or throws an {@link InputError} naming every bad field. */
@@ -112,6 +149,19 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     const parserError = err as BodyParserError;
     if (err instanceof HttpError) {
       httpError = err;
+    } else if (isDatabaseUnavailable(err)) {
+      log.warn({ err: (err as Error).message, method: req.method, path: req.path }, 'PostgreSQL unavailable');
+      httpError = new UnavailableError('PostgreSQL is unavailable; retry later', 2);
+    } else if (isTemporalUnavailable(err)) {
+      log.warn({ err: (err as Error).message, method: req.method, path: req.path }, 'Temporal unavailable');
+      httpError = new UnavailableError('Temporal is unavailable; retry later', 2);
+    } else if (
+      err instanceof URIError ||
+      (parserError.status === 400 && !(parserError.type ?? '').startsWith('entity'))
+    ) {
+      httpError = new InputError('Malformed URL: bad percent-encoding', [
+        { path: '(url)', message: 'bad percent-encoding' },
+      ]);
     } else if (parserError.type === 'entity.parse.failed') {
       httpError = new InputError(`Malformed JSON: ${parserError.message}`, [
         { path: '(body)', message: 'not valid JSON' },
@@ -126,18 +176,55 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       log.error({ err, method: req.method, path: req.path }, 'request failed');
       httpError = new HttpError(500, 'InternalError', 'Internal error');
     }
-    if (httpError.status === 503) res.setHeader('Retry-After', '1');
+    if (httpError.retryAfter !== undefined)
+      res.setHeader('Retry-After', String(Math.max(1, Math.ceil(httpError.retryAfter))));
     res.status(httpError.status).json({
       error: {
         code: httpError.code,
         message: httpError.message,
         ...(httpError.fields ? { fields: httpError.fields } : {}),
+        ...httpError.details,
       },
     });
   };
 }
 
 const JSON_TYPES = ['application/json', 'application/*+json'];
+
+/** The path of the first string holding a NUL character in `value` (keys included), if any. */
+function nulAt(value: unknown, path: string[] = []): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path.join('.') || '(body)' : undefined;
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    if (key.includes('\u0000')) return [...path, key].join('.');
+    const found = nulAt(item, [...path, key]);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/**
+ * 400 for a NUL character anywhere in the path, query or JSON body: PostgreSQL text cannot hold one, so a
+ * value with NUL would be accepted and then fail every write for ever. Also 400 for a path whose
+ * percent-encoding is broken.
+ */
+export const rejectNulCharacters: RequestHandler = (req, _res, next) => {
+  let path: string;
+  try {
+    path = decodeURIComponent(req.path);
+  } catch {
+    next(new InputError('Malformed URL: bad percent-encoding', [{ path: '(url)', message: 'bad percent-encoding' }]));
+    return;
+  }
+  const at = path.includes('\u0000') ? '(url)' : (nulAt(req.query, ['query']) ?? nulAt(req.body));
+  next(
+    at === undefined
+      ? undefined
+      : new InputError(`NUL characters are not accepted (at ${at})`, [
+          { path: at, message: 'contains a NUL character' },
+        ]),
+  );
+};
 
 /**
  * 415 for a POST or PUT whose body is not JSON. A request without a body (an action such as publish) may

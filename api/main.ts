@@ -1,6 +1,7 @@
 /** `npm run api`: the production API process. */
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../runtime/config';
+import { dataConverter } from '../runtime/payload-codec';
 import { createDb } from '../runtime/db';
 import { createLogger } from '../runtime/logger';
 import { createConfiguredApp } from './app';
@@ -13,9 +14,13 @@ async function main(): Promise<void> {
   if (config.api.keys.length === 0) throw new Error('API_KEYS is required (comma-separated bearer keys)');
   const db = createDb(config.database.url);
   const connection = await Connection.connect({ address: config.temporal.address ?? 'localhost:7233' });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const client = new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    dataConverter: dataConverter(config.encryption.keys),
+  });
   const { app, router } = await createConfiguredApp(config, { client, db, log });
-  const server = await listen(app, config.api.port);
+  const server = await listen(app, config.api.port, config.api.host);
   log.info({ port: config.api.port }, 'api listening');
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

@@ -4,6 +4,7 @@
  */
 import type { z } from 'zod';
 import { reportOutcomes } from '../journeys/delivery-reports';
+import type { ApiScope } from '../runtime/api-keys';
 import { inlineSchema } from './schemas';
 
 /** The `paths` of some routes, as OpenAPI 3.1 path items. */
@@ -84,3 +85,6 @@ export const webhookResults = {
     },
   },
 };
+
+/** The scope an operation needs: in its security requirement and as `x-required-scope`. */
+export const needs = (scope: ApiScope) => ({ security: [{ bearer: [scope] }], 'x-required-scope': scope });

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { journeyDefinitionSchema } from '../journeys/schema';
 import type { OpenApiPaths } from './openapi-parts';
 import { analyticsPaths } from './routes/analytics';
+import { codecPaths } from './routes/codec';
 import { consumersPaths } from './routes/consumers';
 import { emailWebhooksPaths } from './routes/email-webhooks';
 import { eventsPaths } from './routes/events';
@@ -37,6 +38,7 @@ const allPaths: OpenApiPaths[] = [
   emailWebhooksPaths,
   printWebhooksPaths,
   unsubscribePaths,
+  codecPaths,
 ];
 
 type JsonSchema = Record<string, unknown>;
@@ -134,6 +136,7 @@ export function openApiDocument(): JsonSchema {
       { name: 'runs' },
       { name: 'messages' },
       { name: 'webhooks' },
+      { name: 'codec' },
     ],
     paths: mergePaths(allPaths),
     components: {

@@ -128,7 +128,18 @@ export const messageHistoryQuery = z.object({
 /** Most events one delivery webhook request may carry. */
 export const MAX_WEBHOOK_EVENTS = 100;
 
-const reportedAt = z.iso.datetime({ offset: true }).optional();
+/** How far in the past a delivery report's time may be (providers retry for days, not months). */
+export const REPORT_MAX_AGE_MS = 30 * 24 * 60 * 60 * 1000;
+/** How far in the future a report's time may be (clock skew). */
+export const REPORT_MAX_SKEW_MS = 5 * 60 * 1000;
+
+const reportedAt = z.iso
+  .datetime({ offset: true, abort: true })
+  .refine((value) => {
+    const at = Date.parse(value);
+    return at >= Date.now() - REPORT_MAX_AGE_MS && at <= Date.now() + REPORT_MAX_SKEW_MS;
+  }, 'must be within the last 30 days and not more than 5 minutes ahead')
+  .optional();
 
 /** One email delivery event, as an email provider's webhook adapter reports it. */
 export const emailEvent = z

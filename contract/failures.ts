@@ -16,14 +16,26 @@ export enum FailureType {
   OptedOut = 'OptedOut',
   /** A built-in journey's template id names no template. */
   UnknownTemplate = 'UnknownTemplate',
-  /** A journey's Liquid template does not render. */
+  /** A journey's Liquid template did not render (recorded before TemplateError replaced it). */
   InvalidTemplate = 'InvalidTemplate',
+  /**
+   * A journey's Liquid template does not render: a syntax error, a tag that reads files, or a limit of the
+   * template sandbox (memory, time, output size).
+   */
+  TemplateError = 'TemplateError',
   /** The provider rejected the request for a reason retrying cannot change (a 4xx other than rate limits). */
   ProviderRejected = 'ProviderRejected',
   /** A letter needs a complete postal address. */
   NoPostalAddress = 'NoPostalAddress',
   /** A journey webhook answered 4xx. */
   WebhookRejected = 'WebhookRejected',
+  /**
+   * A journey webhook names a target the outbound guard refuses: an internal address (loopback, private,
+   * link-local, ...), plain http, or a redirect to one of those; unless WEBHOOK_ALLOWED_HOSTS lists it.
+   */
+  WebhookTargetForbidden = 'WebhookTargetForbidden',
+  /** A journey webhook's answer is larger than WEBHOOK_MAX_RESPONSE_BYTES. */
+  WebhookResponseTooLarge = 'WebhookResponseTooLarge',
   /** Every eligible channel is over a frequency cap (a skipped send). */
   FrequencyCapped = 'FrequencyCapped',
   /** No channel of the step is eligible, for mixed reasons (a skipped send). */
@@ -46,9 +58,12 @@ export const permanentFailureTypes: readonly FailureType[] = [
   FailureType.OptedOut,
   FailureType.UnknownTemplate,
   FailureType.InvalidTemplate,
+  FailureType.TemplateError,
   FailureType.ProviderRejected,
   FailureType.NoPostalAddress,
   FailureType.WebhookRejected,
+  FailureType.WebhookTargetForbidden,
+  FailureType.WebhookResponseTooLarge,
 ];
 
 /** A failure as a run records it: where, its type (`InvalidRecipient`, ...) and message. */

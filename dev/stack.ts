@@ -12,6 +12,7 @@ import { createConfiguredApp } from '../api/app';
 import { listen } from '../api/server';
 import { createJourneyWorkers } from '../workers/worker';
 import type { Config } from '../runtime/config';
+import { dataConverter } from '../runtime/payload-codec';
 import { migrateLatest } from '../migrations';
 import { createDb, type Db } from '../runtime/db';
 import { startEmbeddedPostgres } from './embedded-postgres';
@@ -37,7 +38,7 @@ export interface StackOptions {
   /** Extra arguments for the dev server (e.g. dynamic config). */
   temporalArgs?: string[];
   workflowBundle?: WorkflowBundleOption;
-  /** Host the API listens on. @default '0.0.0.0' */
+  /** Host the API listens on. @default config.api.host, else all interfaces */
   apiHost?: string;
 }
 
@@ -64,7 +65,13 @@ export async function startStack(config: Config, log: Logger, options: StackOpti
         dbFile: path.join(config.dataDir, 'temporal.db'),
         namespace: config.temporal.namespace,
         logFile: path.join(config.dataDir, 'temporal.log'),
-        extraArgs: options.temporalArgs,
+        extraArgs: [
+          // The Web UI decodes payloads through the API's codec endpoint (runtime/payload-codec.ts).
+          ...(config.encryption.keys.length > 0 && !options.headless && config.api.port !== 0
+            ? ['--ui-codec-endpoint', `http://localhost:${config.api.port}/codec`]
+            : []),
+          ...(options.temporalArgs ?? []),
+        ],
       });
       stops.push(() => temporal.stop());
       temporalAddress = temporal.address;
@@ -98,9 +105,10 @@ export async function startStack(config: Config, log: Logger, options: StackOpti
       connection: workerConnection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      activities: createActivities({ db, channels, log, settings: config.channels }),
+      activities: createActivities({ db, channels, log, settings: config.channels, webhooks: config.webhooks }),
       workflowBundle: options.workflowBundle,
       rateLimits: config.channels.rateLimits,
+      dataConverter: dataConverter(config.encryption.keys),
     });
     const worker = workers.main;
     const running = workers.run();
@@ -118,10 +126,14 @@ export async function startStack(config: Config, log: Logger, options: StackOpti
 
     const connection = await Connection.connect({ address: temporalAddress });
     stops.push(() => connection.close());
-    const client = new Client({ connection, namespace: config.temporal.namespace });
+    const client = new Client({
+      connection,
+      namespace: config.temporal.namespace,
+      dataConverter: dataConverter(config.encryption.keys),
+    });
     const { app, router } = await createConfiguredApp(config, { client, db, log });
     stops.push(() => Promise.resolve(router.stop()));
-    const server = await listen(app, config.api.port, options.apiHost);
+    const server = await listen(app, config.api.port, options.apiHost ?? config.api.host);
     stops.push(() => server.close());
     const apiUrl = `http://127.0.0.1:${server.port}`;
     log.info({ url: apiUrl }, 'api listening');

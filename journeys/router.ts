@@ -19,7 +19,7 @@ import type { JourneyEvent } from '../contract/events';
 import { searchAttributes } from '../contract/search-attributes';
 import type { JourneyVersion } from '../contract/journey-definition';
 import { listenedEventTypes } from '../contract/steps';
-import { runWorkflowId } from '../contract/workflow-ids';
+import { MAX_WORKFLOW_ID_LENGTH, runWorkflowId, unescapedRunWorkflowId } from '../contract/workflow-ids';
 import type { journeyWorkflow } from '../workflows/journey/workflow';
 
 /** What one event did in one journey. */
@@ -41,6 +41,17 @@ interface RoutableJourney {
   paused: boolean;
   /** Event types any published version waits for, ends on or exits on. */
   listensTo: Set<string>;
+}
+
+/** Thrown when an event can never be delivered as it is (a key Temporal would refuse); names the field. */
+export class UndeliverableEventError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'UndeliverableEventError';
+  }
 }
 
 /** The event router. */
@@ -83,10 +94,26 @@ export class JourneyRouter {
     this.byType = next;
   }
 
+  /** Throws {@link UndeliverableEventError} when Temporal would refuse a run id the event makes. */
+  assertDeliverable(event: JourneyEvent): void {
+    const journeys = this.byType.get(event.type) ?? [];
+    for (const { latest } of journeys) {
+      const workflowId = runWorkflowId(latest.definition, event);
+      if (workflowId && workflowId.length > MAX_WORKFLOW_ID_LENGTH) {
+        const { reentry } = latest.definition;
+        throw new UndeliverableEventError(
+          reentry.policy === 'always' ? reentry.key : 'consumerId',
+          `too long: the run's workflow id would exceed ${MAX_WORKFLOW_ID_LENGTH} characters`,
+        );
+      }
+    }
+  }
+
   /** Delivers `event` to every journey it concerns; each answer only after Temporal durably has it. */
   async route(event: JourneyEvent): Promise<JourneyRouting[]> {
     const journeys = this.byType.get(event.type) ?? [];
     if (journeys.length === 0) return [];
+    this.assertDeliverable(event);
     const taken = await findReceipts(
       this.db,
       event.id,
@@ -122,6 +149,12 @@ export class JourneyRouter {
         outcome: 'ignored',
         reason: `event has no ${definition.reentry.policy === 'always' ? definition.reentry.key : 'key'}`,
       };
+    // A run started before ids were escaped keeps its id: an open one there takes the event.
+    const unescaped = unescapedRunWorkflowId(definition, event);
+    if (unescaped) {
+      const earlier = await this.signal(journeyId, unescaped, event, 'no open run');
+      if (earlier.outcome === 'signalled') return earlier;
+    }
     if (matchesEvent(definition.trigger, event)) {
       if (journey.paused) return this.signal(journeyId, workflowId, event, 'journey is paused');
       return this.startRun(journey.latest, workflowId, event);

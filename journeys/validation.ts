@@ -3,11 +3,12 @@
  * whole definition (step references, reachability, loops, templates, condition paths). Pure, no I/O; every
  * problem is reported, each at the dotted path of the field at fault (`steps.3.next`).
  */
-import { Liquid } from 'liquidjs';
 import type { z } from 'zod';
 import type { Condition, JourneyDefinition, MessageContent, Step } from '../contract/journey-definition';
 import { isWaitingStep, nextFields, nextStepIds } from '../contract/steps';
 import { channels } from '../contract/channels';
+import { createLiquid } from '../activities/liquid';
+import { type AllowedHost, urlProblem } from '../runtime/network-policy';
 import { journeyDefinitionSchema } from './schema';
 
 /** One problem with a definition, at the dotted path of the field at fault (`steps.3.next`). */
@@ -25,8 +26,17 @@ export const ROOT_PATH = '(definition)';
 /** Deepest nesting accepted: far beyond any real journey, well within the stack the recursive checks need. */
 export const MAX_NESTING = 64;
 
+/** Longest webhook body accepted, as JSON text. */
+export const MAX_WEBHOOK_BODY = 32_768;
+
+/** What validation needs to know of the deployment. */
+export interface ValidationOptions {
+  /** WEBHOOK_ALLOWED_HOSTS: webhook steps may name these even when internal, and over plain http. */
+  webhookAllowedHosts?: readonly AllowedHost[];
+}
+
 /** Validates `input` as a journey definition, reporting every problem found. */
-export function validateJourney(input: unknown): JourneyValidation {
+export function validateJourney(input: unknown, options: ValidationOptions = {}): JourneyValidation {
   const deep = tooDeepAt(input);
   if (deep !== undefined) {
     return { ok: false, problems: [{ path: deep, message: `nested deeper than ${MAX_NESTING} levels` }] };
@@ -35,7 +45,7 @@ export function validateJourney(input: unknown): JourneyValidation {
   if (!parsed.success) return { ok: false, problems: problemsFromZod(parsed.error.issues) };
   const definition = parsed.data;
   const graph = buildGraph(definition.steps);
-  const problems = checks.flatMap((check) => check(definition, graph));
+  const problems = checks.flatMap((check) => check(definition, graph, options));
   return problems.length === 0 ? { ok: true, definition } : { ok: false, problems };
 }
 
@@ -107,7 +117,7 @@ function buildGraph(steps: readonly Step[]): Graph {
   return { index, edges };
 }
 
-type Check = (definition: JourneyDefinition, graph: Graph) => FieldProblem[];
+type Check = (definition: JourneyDefinition, graph: Graph, options: ValidationOptions) => FieldProblem[];
 
 const checkStart: Check = (definition, { index }) =>
   index.has(definition.start) ? [] : [{ path: 'start', message: `names no step: "${definition.start}"` }];
@@ -177,7 +187,7 @@ function spinningCycles(steps: readonly Step[], edges: number[][]): number[][] {
 
 // --- Steps --------------------------------------------------------------------------------------------
 
-const liquid = new Liquid();
+const liquid = createLiquid();
 
 /** The Liquid syntax error of `source`, if any. Parsing only: nothing is rendered. */
 function liquidError(source: string): string | undefined {
@@ -241,11 +251,22 @@ function sendStepProblems(step: Extract<Step, { type: 'send' }>, at: string): Fi
   return problems;
 }
 
-/** Webhook bodies are Liquid-templated JSON: every string in them must parse. */
+/** Webhook bodies are Liquid-templated JSON: every string in them must parse, and the whole stays small. */
 const checkWebhookBodies: Check = ({ steps }) =>
-  steps.flatMap((step, i) =>
-    step.type === 'webhook' && step.body ? templatedStrings(step.body, `steps.${i}.body`) : [],
-  );
+  steps.flatMap((step, i) => {
+    if (step.type !== 'webhook' || !step.body) return [];
+    const at = `steps.${i}.body`;
+    if (JSON.stringify(step.body).length > MAX_WEBHOOK_BODY)
+      return [{ path: at, message: `longer than ${MAX_WEBHOOK_BODY} characters as JSON` }];
+    return templatedStrings(step.body, at);
+  });
+
+/** Webhook URLs: https to a public host, or a host the operator allowed (WEBHOOK_ALLOWED_HOSTS). */
+const checkWebhookUrls: Check = ({ steps }, _graph, { webhookAllowedHosts = [] }) =>
+  steps.flatMap((step, i) => {
+    const problem = step.type === 'webhook' ? urlProblem(step.url, webhookAllowedHosts) : undefined;
+    return problem ? [{ path: `steps.${i}.url`, message: problem }] : [];
+  });
 
 function templatedStrings(value: unknown, at: string): FieldProblem[] {
   if (typeof value === 'string') {
@@ -391,6 +412,7 @@ const checks: Check[] = [
   checkLoops,
   checkTemplates,
   checkWebhookBodies,
+  checkWebhookUrls,
   checkWaitUntil,
   checkConditions,
   checkPaths,

@@ -8,12 +8,14 @@ import * as init from './20261122_001_init';
 import * as journeys from './20261122_002_journeys';
 import * as receipts from './20261122_003_event_receipts';
 import * as channels from './20261122_004_channels';
+import * as webhookReceipts from './20261202_005_webhook_receipts';
 
 const migrations: Record<string, Knex.Migration> = {
   '20261122_001_init': init,
   '20261122_002_journeys': journeys,
   '20261122_003_event_receipts': receipts,
   '20261122_004_channels': channels,
+  '20261202_005_webhook_receipts': webhookReceipts,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

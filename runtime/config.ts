@@ -5,6 +5,8 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { type Channel, channels } from '../contract/channels';
+import { type ApiKey, parseApiKeys } from './api-keys';
+import { type AllowedHost, parseAllowedHosts } from './network-policy';
 
 const optional = z
   .string()
@@ -24,7 +26,15 @@ const envSchema = z.object({
   EMBEDDED_POSTGRES_PORT: port(5433),
   DATA_DIR: z.string().min(1).default('.data'),
   PORT: port(3000),
+  API_HOST: optional,
   API_KEYS: optional,
+  RATE_LIMIT_PER_KEY: z.string().default('1000/s'),
+  RATE_LIMIT_PER_IP: z.string().default('1000/s'),
+  RATE_LIMIT_UNAUTHENTICATED_PER_IP: z.string().default('10/s'),
+  WEBHOOK_ALLOWED_HOSTS: z.string().default(''),
+  WEBHOOK_MAX_RESPONSE_BYTES: z.coerce.number().int().min(1).max(10_485_760).default(65_536),
+  PAYLOAD_ENCRYPTION_KEYS: optional,
+  CODEC_CORS_ORIGINS: optional,
   API_BODY_LIMIT: z.string().default('100kb'),
   SMTP_URL: optional,
   EMAIL_FROM: z.string().default('Journeys <journeys@localhost>'),
@@ -84,6 +94,20 @@ export interface ChannelsConfig {
   rateLimits: Partial<Record<Channel, number>>;
 }
 
+/** A request rate: at most `limit` per `perMs`, in bursts of up to `limit`. */
+export interface RateLimit {
+  limit: number;
+  perMs: number;
+  /** As configured, e.g. `1000/s`. */
+  text: string;
+}
+
+/** A key of the payload codec: AES-256-GCM, named by `id` in every payload it encrypts. */
+export interface EncryptionKey {
+  id: string;
+  key: Buffer;
+}
+
 /** The service's configuration. */
 export interface Config {
   temporal: {
@@ -96,7 +120,24 @@ export interface Config {
   };
   database: { url?: string; embeddedPort: number };
   dataDir: string;
-  api: { port: number; keys: string[]; bodyLimit: string };
+  api: {
+    port: number;
+    /** Address the API binds. Unset: all interfaces, or loopback only while the development key is in use. */
+    host?: string;
+    keys: ApiKey[];
+    /** Set by `npm start` when it accepts the public development key (on loopback only). */
+    developmentKey?: boolean;
+    bodyLimit: string;
+    /** Per API process; undefined = no limit. */
+    rateLimits: { perKey?: RateLimit; perIp?: RateLimit; unauthenticatedPerIp?: RateLimit };
+  };
+  /** What journey webhook steps may call. */
+  webhooks: { allowedHosts: AllowedHost[]; maxResponseBytes: number };
+  /**
+   * Keys of the Temporal payload codec; the first encrypts, all decrypt. Empty: payloads are not encrypted
+   * (`npm start` creates a key in the data folder).
+   */
+  encryption: { keys: EncryptionKey[]; corsOrigins: string[] };
   email: { smtpUrl?: string; from: string };
   twilio?: TwilioConfig;
   channels: ChannelsConfig;
@@ -123,11 +164,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const costs = parseChannelNumbers('CHANNEL_COSTS', e.CHANNEL_COSTS, problems);
   const rateLimits = parseChannelNumbers('CHANNEL_RATE_LIMITS', e.CHANNEL_RATE_LIMITS, problems, { positive: true });
   const frequencyCaps = parseFrequencyCaps(e.FREQUENCY_CAPS, problems);
-  if (problems.length > 0) throw new ConfigError(problems);
+  const keys = parseApiKeys(e.API_KEYS ?? '', problems);
+  const apiRateLimits = {
+    perKey: parseRateLimit('RATE_LIMIT_PER_KEY', e.RATE_LIMIT_PER_KEY, problems),
+    perIp: parseRateLimit('RATE_LIMIT_PER_IP', e.RATE_LIMIT_PER_IP, problems),
+    unauthenticatedPerIp: parseRateLimit(
+      'RATE_LIMIT_UNAUTHENTICATED_PER_IP',
+      e.RATE_LIMIT_UNAUTHENTICATED_PER_IP,
+      problems,
+    ),
+  };
+  const allowedHosts = parseAllowedHosts(e.WEBHOOK_ALLOWED_HOSTS, problems);
+  const encryptionKeys = parseEncryptionKeys(e.PAYLOAD_ENCRYPTION_KEYS ?? '', problems);
   const twilioVars = [e.TWILIO_ACCOUNT_SID, e.TWILIO_AUTH_TOKEN, e.TWILIO_FROM];
   if (twilioVars.some(Boolean) && !twilioVars.every(Boolean)) {
-    throw new ConfigError(['TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM must be set together']);
+    problems.push('TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM must be set together');
   }
+  if (twilioVars.some(Boolean) && !e.PUBLIC_BASE_URL) {
+    problems.push(
+      'PUBLIC_BASE_URL: required with Twilio: status callbacks go there and their signatures are checked against it',
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
   return {
     temporal: {
       address: e.TEMPORAL_ADDRESS,
@@ -138,13 +196,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     database: { url: e.DATABASE_URL, embeddedPort: e.EMBEDDED_POSTGRES_PORT },
     dataDir: path.resolve(e.DATA_DIR),
-    api: {
-      port: e.PORT,
-      keys: (e.API_KEYS ?? '')
+    api: { port: e.PORT, host: e.API_HOST, keys, bodyLimit: e.API_BODY_LIMIT, rateLimits: apiRateLimits },
+    webhooks: { allowedHosts, maxResponseBytes: e.WEBHOOK_MAX_RESPONSE_BYTES },
+    encryption: {
+      keys: encryptionKeys,
+      corsOrigins: (
+        e.CODEC_CORS_ORIGINS ?? `http://localhost:${e.TEMPORAL_UI_PORT},http://127.0.0.1:${e.TEMPORAL_UI_PORT}`
+      )
         .split(',')
-        .map((key) => key.trim())
+        .map((origin) => origin.trim().replace(/\/$/, ''))
         .filter(Boolean),
-      bodyLimit: e.API_BODY_LIMIT,
     },
     email: { smtpUrl: e.SMTP_URL, from: e.EMAIL_FROM },
     twilio:
@@ -220,4 +281,40 @@ export function parseFrequencyCaps(value: string, problems: string[]): Frequency
     });
   }
   return caps;
+}
+
+const rateUnits: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses `1000/s` (per second, minute or hour); `off` or `0` means no limit. */
+export function parseRateLimit(name: string, value: string, problems: string[]): RateLimit | undefined {
+  const text = value.trim();
+  if (text === 'off' || text === '0') return undefined;
+  const match = /^(\d+)\s*\/\s*([smh])$/.exec(text);
+  if (!match || Number(match[1]) < 1) {
+    problems.push(`${name}: '${value}' must look like 100/s, 600/m or 10000/h (or off)`);
+    return undefined;
+  }
+  return { limit: Number(match[1]), perMs: rateUnits[match[2] ?? 's'] ?? 1000, text };
+}
+
+/** Parses `id=base64key,...`: ids of letters, digits, `.`, `_`, `-`; keys of 32 bytes (AES-256). */
+export function parseEncryptionKeys(value: string, problems: string[]): EncryptionKey[] {
+  const keys: EncryptionKey[] = [];
+  for (const entry of value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
+    const at = entry.indexOf('=');
+    const id = at > 0 ? entry.slice(0, at).trim() : '';
+    const key = Buffer.from(at > 0 ? entry.slice(at + 1).trim() : '', 'base64');
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(id) || key.length !== 32) {
+      problems.push(
+        `PAYLOAD_ENCRYPTION_KEYS: entry ${keys.length + 1} must be id=<32 bytes in base64> (e.g. from: openssl rand -base64 32)`,
+      );
+      continue;
+    }
+    if (keys.some((known) => known.id === id)) problems.push(`PAYLOAD_ENCRYPTION_KEYS: key id '${id}' is repeated`);
+    keys.push({ id, key });
+  }
+  return keys;
 }

@@ -3,6 +3,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { closeChannels, createChannels } from '../activities/channels';
 import { loadConfig } from '../runtime/config';
+import { dataConverter } from '../runtime/payload-codec';
 import { createDb } from '../runtime/db';
 import { createLogger, installTemporalLogging } from '../runtime/logger';
 import { createJourneyWorkers } from './worker';
@@ -20,8 +21,9 @@ async function main(): Promise<void> {
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      activities: createActivities({ db, channels, log, settings: config.channels }),
+      activities: createActivities({ db, channels, log, settings: config.channels, webhooks: config.webhooks }),
       rateLimits: config.channels.rateLimits,
+      dataConverter: dataConverter(config.encryption.keys),
     });
     log.info(
       {

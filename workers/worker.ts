@@ -2,6 +2,7 @@
  * The journey workers: one hosts the workflows and every activity but sends on the main task queue;
  * each channel's sends run on their own task queue, so each channel has its own provider rate limit.
  */
+import type { DataConverter } from '@temporalio/common';
 import { type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Activities } from '../activities';
 import { type Channel, channels, channelTaskQueue } from '../contract/channels';
@@ -14,6 +15,8 @@ export interface JourneyWorkerOptions {
   activities: Activities;
   /** A prebuilt bundle (tests build it once); by default the worker bundles `workflows/` itself. */
   workflowBundle?: WorkflowBundleOption;
+  /** Payload encryption (runtime/payload-codec.ts). @default none */
+  dataConverter?: DataConverter;
   /** Sends per second per channel, across all workers of the task queue (Temporal enforces it). */
   rateLimits?: Partial<Record<Channel, number>>;
 }
@@ -33,6 +36,7 @@ export async function createJourneyWorkers(options: JourneyWorkerOptions): Promi
   const common = {
     connection: options.connection,
     namespace: options.namespace,
+    dataConverter: options.dataConverter,
     // The runtime already shuts workers down on SIGINT/SIGTERM; give in-flight sends time to finish.
     shutdownGraceTime: '10 seconds',
   } as const;

@@ -55,7 +55,12 @@ export const webhookProfile: ActivityOptions = {
     backoffCoefficient: 2,
     maximumInterval: '30 seconds',
     maximumAttempts: 5,
-    nonRetryableErrorTypes: [FailureType.WebhookRejected],
+    nonRetryableErrorTypes: [
+      FailureType.WebhookRejected,
+      FailureType.WebhookTargetForbidden,
+      FailureType.WebhookResponseTooLarge,
+      FailureType.TemplateError,
+    ],
   },
 };
 

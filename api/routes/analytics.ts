@@ -1,5 +1,6 @@
 /** The analytics API: a journey's runs, steps, channels and days over a date range. */
 import express, { type Router } from 'express';
+import { requireScope } from '../auth';
 import { z } from 'zod';
 import type { Db } from '../../runtime/db';
 import {
@@ -11,7 +12,7 @@ import {
 } from '../../stores/analytics';
 import { getJourney } from '../../stores/journeys';
 import { NotFoundError, parseInput } from '../errors';
-import type { OpenApiPaths } from '../openapi-parts';
+import { type OpenApiPaths, needs } from '../openapi-parts';
 import { identifier } from '../../journeys/schema';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -57,7 +58,7 @@ export const analyticsQuery = z
 export function analyticsRoutes({ db, currency }: { db: Db; currency: string }): Router {
   const routes = express.Router();
 
-  routes.get('/journeys/:id/analytics', async (req, res) => {
+  routes.get('/journeys/:id/analytics', requireScope('analytics:read'), async (req, res) => {
     const id = parseInput(identifier, req.params.id, 'id');
     const query = parseInput(analyticsQuery, req.query, 'query');
     const journey = await getJourney(db, id);
@@ -147,6 +148,7 @@ const dateParam = (name: 'from' | 'to', description: string) => ({
 export const analyticsPaths: OpenApiPaths = {
   '/v1/journeys/{id}/analytics': {
     get: {
+      ...needs('analytics:read'),
       tags: ['analytics'],
       summary: "A journey's entries, conversions, steps, channels, costs and daily series",
       description:

@@ -1,10 +1,11 @@
 /** Consumers: contact points (email, phone, postal address) and attributes. */
 import express, { type Router } from 'express';
+import { requireScope } from '../auth';
 import { identifier } from '../../journeys/schema';
 import type { Db } from '../../runtime/db';
 import { getConsumer, upsertConsumer } from '../../stores/consumers';
 import { NotFoundError, parseInput } from '../errors';
-import { errors, json, ok, type OpenApiPaths, pathParam } from '../openapi-parts';
+import { errors, json, ok, type OpenApiPaths, pathParam, needs } from '../openapi-parts';
 import { consumerBody } from '../schemas';
 
 /** The id in `raw` (a path parameter) of a consumer that exists; else 400 or 404. */
@@ -18,14 +19,14 @@ export async function existingConsumer(db: Db, raw: unknown): Promise<string> {
 export function consumersRoutes({ db }: { db: Db }): Router {
   const routes = express.Router();
 
-  routes.put('/consumers/:id', async (req, res) => {
+  routes.put('/consumers/:id', requireScope('consumers:write'), async (req, res) => {
     const id = parseInput(identifier, req.params.id, 'id');
     const body = parseInput(consumerBody, req.body);
     const { consumer, created } = await upsertConsumer(db, id, body);
     res.status(created ? 201 : 200).json(consumer);
   });
 
-  routes.get('/consumers/:id', async (req, res) => {
+  routes.get('/consumers/:id', requireScope('consumers:read'), async (req, res) => {
     const id = parseInput(identifier, req.params.id, 'id');
     const consumer = await getConsumer(db, id);
     if (!consumer) throw new NotFoundError(`Consumer ${id} not found`);
@@ -39,6 +40,7 @@ export function consumersRoutes({ db }: { db: Db }): Router {
 export const consumersPaths: OpenApiPaths = {
   '/v1/consumers/{id}': {
     put: {
+      ...needs('consumers:write'),
       tags: ['consumers'],
       summary: 'Create or update a consumer',
       parameters: [pathParam('id', 'Consumer id')],
@@ -46,6 +48,7 @@ export const consumersPaths: OpenApiPaths = {
       responses: { '200': ok('Updated'), '201': ok('Created'), ...errors(400, 401, 415) },
     },
     get: {
+      ...needs('consumers:read'),
       tags: ['consumers'],
       summary: 'Read a consumer',
       parameters: [pathParam('id', 'Consumer id')],

@@ -9,9 +9,9 @@ import type { Db } from '../../runtime/db';
 import type { Logger } from '../../runtime/logger';
 import type { DeliveryReportInput, MessageLookup } from '../../stores/message-events';
 import { suppress } from '../../stores/suppressions';
-import { requireApiKey } from '../auth';
+import { authenticate, type KeyInput, type Limits, requireScope } from '../auth';
 import { parseInput, requireJsonBody, withTemporal } from '../errors';
-import { errors, type OpenApiPaths, webhookResults } from '../openapi-parts';
+import { errors, type OpenApiPaths, webhookResults, needs } from '../openapi-parts';
 import { type EmailEvent, emailEventsBody, inlineSchema, MAX_WEBHOOK_EVENTS } from '../schemas';
 
 /** What the email events route needs. */
@@ -19,26 +19,42 @@ export interface EmailWebhooksDeps {
   db: Db;
   client: Client;
   log: Logger;
-  /** Keys accepted (the same as /v1). */
-  apiKeys: string[];
+  /** Keys accepted (the same as /v1); they need the scope events:write. */
+  apiKeys: readonly KeyInput[];
+  /** The app's rate limits. */
+  limits?: Limits;
   /** @default '100kb' */
   bodyLimit?: string;
 }
 
 /** Builds `POST /webhooks/email/events`, mounted at the root. */
-export function emailWebhooksRoutes({ db, client, log, apiKeys, bodyLimit = '100kb' }: EmailWebhooksDeps): Router {
+export function emailWebhooksRoutes({
+  db,
+  client,
+  log,
+  apiKeys,
+  limits,
+  bodyLimit = '100kb',
+}: EmailWebhooksDeps): Router {
   const routes = express.Router();
   const json = express.json({ limit: bodyLimit, type: ['application/json', 'application/*+json'] });
 
-  routes.post('/webhooks/email/events', requireApiKey(apiKeys), requireJsonBody, json, async (req, res) => {
-    const { events } = parseInput(emailEventsBody, req.body);
-    const results = [];
-    for (const [index, event] of events.entries()) {
-      results.push({ index, outcome: await applyEmailEvent(event) });
-    }
-    log.info({ events: events.length, outcomes: results.map((r) => r.outcome) }, 'email events applied');
-    res.status(202).json({ results });
-  });
+  routes.post(
+    '/webhooks/email/events',
+    authenticate(apiKeys, limits),
+    requireScope('events:write'),
+    requireJsonBody,
+    json,
+    async (req, res) => {
+      const { events } = parseInput(emailEventsBody, req.body);
+      const results = [];
+      for (const [index, event] of events.entries()) {
+        results.push({ index, outcome: await applyEmailEvent(event) });
+      }
+      log.info({ events: events.length, outcomes: results.map((r) => r.outcome) }, 'email events applied');
+      res.status(202).json({ results });
+    },
+  );
 
   /** One email event, in batch order (a bounce after a delivered for one message is applied second). */
   const applyEmailEvent = async (event: EmailEvent): Promise<ReportOutcome> => {
@@ -89,6 +105,7 @@ export const emailWebhooksPaths: OpenApiPaths = {
   '/webhooks/email/events': {
     post: {
       tags: ['webhooks'],
+      ...needs('events:write'),
       summary: `Email delivery events (up to ${MAX_WEBHOOK_EVENTS}), from your email provider's webhook adapter`,
       description:
         'Needs the API key. `messageId` is the Message-ID the email was sent with. A hard bounce suppresses `email` ' +

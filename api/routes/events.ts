@@ -1,10 +1,11 @@
 /** Events from the services: each routed to the journeys it concerns, answered once Temporal holds it. */
 import type { Client } from '@temporalio/client';
 import express, { type Router } from 'express';
-import type { JourneyRouter } from '../../journeys/router';
+import { requireScope } from '../auth';
+import { type JourneyRouter, UndeliverableEventError } from '../../journeys/router';
 import type { Logger } from '../../runtime/logger';
-import { parseInput, withTemporal } from '../errors';
-import { errors, ok, type OpenApiPaths } from '../openapi-parts';
+import { InputError, parseInput, withTemporal } from '../errors';
+import { errors, ok, type OpenApiPaths, needs } from '../openapi-parts';
 import { eventBatch, eventBody, type EventBody, MAX_EVENT_BATCH } from '../schemas';
 
 /** What the events route needs. */
@@ -14,22 +15,38 @@ export interface EventsDeps {
   router: JourneyRouter;
   /**
    * How long an event may wait for Temporal before the API answers 503 (the caller retries).
-   * @default 10000
+   * @default 4000
    */
   temporalTimeoutMs?: number;
 }
 
 /** Builds `POST /v1/events`, mounted under /v1. */
-export function eventsRoutes({ client, log, router, temporalTimeoutMs = 10_000 }: EventsDeps): Router {
+export function eventsRoutes({ client, log, router, temporalTimeoutMs = 4_000 }: EventsDeps): Router {
   const routes = express.Router();
+
+  /** 400 naming the field when an event (at `at` in a batch) could never be delivered; before any is. */
+  const assertDeliverable = (events: EventBody[], at: (index: number) => string) => {
+    const fields = events.flatMap((event, index) => {
+      try {
+        router.assertDeliverable(event);
+        return [];
+      } catch (err) {
+        if (!(err instanceof UndeliverableEventError)) throw err;
+        return [{ path: `${at(index)}${err.field}`, message: err.message }];
+      }
+    });
+    if (fields.length > 0)
+      throw new InputError(`Invalid event: ${fields.map((f) => `${f.path}: ${f.message}`).join('; ')}`, fields);
+  };
 
   /** Routes one event to the published journeys; durable in Temporal when it returns. */
   const deliver = (event: EventBody) =>
     withTemporal(() => client.withDeadline(Date.now() + temporalTimeoutMs, () => router.route(event)), 'the event');
 
-  routes.post('/events', async (req, res) => {
+  routes.post('/events', requireScope('events:write'), async (req, res) => {
     if (Array.isArray(req.body)) {
       const events = parseInput(eventBatch, req.body);
+      assertDeliverable(events, (index) => `${index}.`);
       const results = await Promise.all(
         events.map(async (event) => ({ eventId: event.id, results: await deliver(event) })),
       );
@@ -38,6 +55,7 @@ export function eventsRoutes({ client, log, router, temporalTimeoutMs = 10_000 }
       return;
     }
     const event = parseInput(eventBody, req.body);
+    assertDeliverable([event], () => '');
     const results = await deliver(event);
     log.info(
       { eventId: event.id, type: event.type, consumerId: event.consumerId, results: results.map((r) => r.outcome) },
@@ -53,6 +71,7 @@ export function eventsRoutes({ client, log, router, temporalTimeoutMs = 10_000 }
 export const eventsPaths: OpenApiPaths = {
   '/v1/events': {
     post: {
+      ...needs('events:write'),
       tags: ['events'],
       summary: `Accept one event, or a batch of up to ${MAX_EVENT_BATCH}`,
       description:

@@ -11,11 +11,24 @@ export function healthRoutes({ db, client }: { db: Db; client: Client }): Router
     res.json({ ok: true });
   });
 
+  // Each check gets 1.5 s: a hung dependency makes the answer 503, never a hung probe.
   routes.get('/readyz', async (_req, res) => {
-    const checks = await Promise.allSettled([db.raw('select 1'), client.workflowService.getSystemInfo({})]);
+    const checks = await Promise.allSettled([
+      within(1_500, db.raw('select 1')),
+      client.withDeadline(Date.now() + 1_500, () => client.workflowService.getSystemInfo({})),
+    ]);
     const [database, temporal] = checks.map((check) => (check.status === 'fulfilled' ? 'ok' : 'unavailable'));
     res.status(database === 'ok' && temporal === 'ok' ? 200 : 503).json({ database, temporal });
   });
 
   return routes;
+}
+
+/** `promise`, or a rejection after `ms`. */
+function within<T>(ms: number, promise: PromiseLike<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([Promise.resolve(promise), timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,6 +1,7 @@
 /** The journeys API: drafts, validation, publishing, versions, pause, resume, archive. */
 import type { Client } from '@temporalio/client';
 import express, { type Router } from 'express';
+import { requireScope } from '../auth';
 import type { Db } from '../../runtime/db';
 import type { Logger } from '../../runtime/logger';
 import {
@@ -17,16 +18,9 @@ import { ConflictError, InputError, NotFoundError, parseInput } from '../errors'
 import { signalOpenRuns } from '../../journeys/lifecycle';
 import type { JourneyRouter } from '../../journeys/router';
 import { identifier } from '../../journeys/schema';
-import { validateJourney } from '../../journeys/validation';
-import { errors, json, ok, type OpenApiPaths, pathParam } from '../openapi-parts';
+import { validateJourney, type ValidationOptions } from '../../journeys/validation';
+import { errors, json, ok, type OpenApiPaths, pathParam, needs } from '../openapi-parts';
 import { z } from 'zod';
-
-const validOrThrow = (body: unknown) => {
-  const result = validateJourney(body);
-  if (!result.ok)
-    throw new InputError(`Invalid journey definition (${result.problems.length} problems)`, result.problems);
-  return result.definition;
-};
 
 /** Builds the router mounted under /v1. */
 export function journeysRoutes({
@@ -34,20 +28,30 @@ export function journeysRoutes({
   client,
   router,
   log,
+  validation = {},
 }: {
   db: Db;
   client: Client;
   router: JourneyRouter;
   log: Logger;
+  /** What validation knows of the deployment (WEBHOOK_ALLOWED_HOSTS). */
+  validation?: ValidationOptions;
 }): Router {
   const routes = express.Router();
 
-  routes.post('/journeys/validate', (req, res) => {
-    const result = validateJourney(req.body);
+  const validOrThrow = (body: unknown) => {
+    const result = validateJourney(body, validation);
+    if (!result.ok)
+      throw new InputError(`Invalid journey definition (${result.problems.length} problems)`, result.problems);
+    return result.definition;
+  };
+
+  routes.post('/journeys/validate', requireScope('journeys:read'), (req, res) => {
+    const result = validateJourney(req.body, validation);
     res.json(result.ok ? { valid: true, problems: [] } : { valid: false, problems: result.problems });
   });
 
-  routes.post('/journeys', async (req, res) => {
+  routes.post('/journeys', requireScope('journeys:write'), async (req, res) => {
     const definition = validOrThrow(req.body);
     const created = await createJourney(db, definition);
     if (!created)
@@ -57,7 +61,7 @@ export function journeysRoutes({
     res.status(201).json(created);
   });
 
-  routes.put('/journeys/:id', async (req, res) => {
+  routes.put('/journeys/:id', requireScope('journeys:write'), async (req, res) => {
     const id = parseInput(identifier, req.params.id, 'id');
     const definition = validOrThrow(req.body);
     if (definition.id !== id)
@@ -67,7 +71,7 @@ export function journeysRoutes({
     res.json(updated);
   });
 
-  routes.get('/journeys', async (req, res) => {
+  routes.get('/journeys', requireScope('journeys:read'), async (req, res) => {
     const { status } = parseInput(
       z.object({ status: z.enum(['draft', 'active', 'paused', 'archived']).optional() }),
       req.query,
@@ -76,14 +80,14 @@ export function journeysRoutes({
     res.json({ journeys: await listJourneys(db, status) });
   });
 
-  routes.get('/journeys/:id', async (req, res) => {
+  routes.get('/journeys/:id', requireScope('journeys:read'), async (req, res) => {
     const id = parseInput(identifier, req.params.id, 'id');
     const journey = await getJourney(db, id);
     if (!journey) throw new NotFoundError(`Journey ${id} not found`);
     res.json({ ...journey, versions: await listVersions(db, id) });
   });
 
-  routes.post('/journeys/:id/publish', async (req, res) => {
+  routes.post('/journeys/:id/publish', requireScope('journeys:write'), async (req, res) => {
     const id = parseInput(identifier, req.params.id, 'id');
     const journey = await getJourney(db, id);
     if (!journey) throw new NotFoundError(`Journey ${id} not found`);
@@ -97,7 +101,7 @@ export function journeysRoutes({
   });
 
   const lifecycle = (action: 'pause' | 'resume' | 'archive', status: JourneyStatus) =>
-    routes.post(`/journeys/:id/${action}`, async (req, res) => {
+    routes.post(`/journeys/:id/${action}`, requireScope('journeys:write'), async (req, res) => {
       const id = parseInput(identifier, req.params.id, 'id');
       const updated = await setJourneyStatus(db, id, status);
       if (!updated) {
@@ -121,6 +125,7 @@ export function journeysRoutes({
 const journeyAction = (action: string, summary: string) => ({
   post: {
     tags: ['journeys'],
+    ...needs('journeys:write'),
     summary,
     parameters: [pathParam('id', 'Journey id')],
     responses: { [action === 'publish' ? '201' : '200']: ok(summary), ...errors(401, 404, 409) },
@@ -131,7 +136,9 @@ const journeyAction = (action: string, summary: string) => ({
 export const journeysPaths: OpenApiPaths = {
   '/v1/journeys': {
     get: { tags: ['journeys'], summary: 'List journeys', responses: { '200': ok('Journeys'), ...errors(401) } },
+    ...needs('journeys:read'),
     post: {
+      ...needs('journeys:write'),
       tags: ['journeys'],
       summary: 'Create a draft',
       requestBody: { required: true, ...json('JourneyDefinition') },
@@ -140,6 +147,7 @@ export const journeysPaths: OpenApiPaths = {
   },
   '/v1/journeys/validate': {
     post: {
+      ...needs('journeys:read'),
       tags: ['journeys'],
       summary: 'Validate a definition without saving it',
       requestBody: { required: true, ...json('JourneyDefinition') },
@@ -148,12 +156,14 @@ export const journeysPaths: OpenApiPaths = {
   },
   '/v1/journeys/{id}': {
     get: {
+      ...needs('journeys:read'),
       tags: ['journeys'],
       summary: 'A journey with its draft and versions',
       parameters: [pathParam('id', 'Journey id')],
       responses: { '200': ok('The journey'), ...errors(401, 404) },
     },
     put: {
+      ...needs('journeys:write'),
       tags: ['journeys'],
       summary: 'Replace the draft',
       parameters: [pathParam('id', 'Journey id')],

@@ -1,11 +1,12 @@
 /** A consumer's preferences: channel and topic opt-ins, channel order, quiet hours, time zone, locale. */
 import express, { type Router } from 'express';
+import { requireScope } from '../auth';
 import { identifier } from '../../journeys/schema';
 import type { Db } from '../../runtime/db';
 import type { Logger } from '../../runtime/logger';
 import { getPreferences, updatePreferences } from '../../stores/preferences';
 import { NotFoundError, parseInput } from '../errors';
-import { errors, jsonBody, ok, type OpenApiPaths, pathParam } from '../openapi-parts';
+import { errors, jsonBody, ok, type OpenApiPaths, pathParam, needs } from '../openapi-parts';
 import { preferencesBody } from '../schemas';
 import { existingConsumer } from './consumers';
 
@@ -13,12 +14,12 @@ import { existingConsumer } from './consumers';
 export function preferencesRoutes({ db, log }: { db: Db; log: Logger }): Router {
   const routes = express.Router();
 
-  routes.get('/consumers/:id/preferences', async (req, res) => {
+  routes.get('/consumers/:id/preferences', requireScope('consumers:read'), async (req, res) => {
     const id = await existingConsumer(db, req.params.id);
     res.json(await getPreferences(db, id));
   });
 
-  routes.put('/consumers/:id/preferences', async (req, res) => {
+  routes.put('/consumers/:id/preferences', requireScope('consumers:write'), async (req, res) => {
     const id = parseInput(identifier, req.params.id, 'id');
     const patch = parseInput(preferencesBody, req.body);
     const updated = await updatePreferences(db, id, patch);
@@ -34,12 +35,14 @@ export function preferencesRoutes({ db, log }: { db: Db; log: Logger }): Router 
 export const preferencesPaths: OpenApiPaths = {
   '/v1/consumers/{id}/preferences': {
     get: {
+      ...needs('consumers:read'),
       tags: ['preferences'],
       summary: "A consumer's preferences (the defaults until set: opted in everywhere)",
       parameters: [pathParam('id', 'Consumer id')],
       responses: { '200': ok('The preferences'), ...errors(401, 404) },
     },
     put: {
+      ...needs('consumers:write'),
       tags: ['preferences'],
       summary: 'Change preferences',
       description:

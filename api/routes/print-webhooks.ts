@@ -5,9 +5,9 @@ import { type ReportOutcome, routeDeliveryReport } from '../../journeys/delivery
 import type { Db } from '../../runtime/db';
 import type { Logger } from '../../runtime/logger';
 import type { DeliveryReportInput, MessageLookup } from '../../stores/message-events';
-import { requireApiKey } from '../auth';
+import { authenticate, type KeyInput, type Limits, requireScope } from '../auth';
 import { parseInput, requireJsonBody, withTemporal } from '../errors';
-import { errors, type OpenApiPaths, webhookResults } from '../openapi-parts';
+import { errors, type OpenApiPaths, webhookResults, needs } from '../openapi-parts';
 import { inlineSchema, MAX_WEBHOOK_EVENTS, type PrintEvent, printEventsBody } from '../schemas';
 
 /** What the print status route needs. */
@@ -15,26 +15,42 @@ export interface PrintWebhooksDeps {
   db: Db;
   client: Client;
   log: Logger;
-  /** Keys accepted (the same as /v1). */
-  apiKeys: string[];
+  /** Keys accepted (the same as /v1); they need the scope events:write. */
+  apiKeys: readonly KeyInput[];
+  /** The app's rate limits. */
+  limits?: Limits;
   /** @default '100kb' */
   bodyLimit?: string;
 }
 
 /** Builds `POST /webhooks/print/status`, mounted at the root. */
-export function printWebhooksRoutes({ db, client, log, apiKeys, bodyLimit = '100kb' }: PrintWebhooksDeps): Router {
+export function printWebhooksRoutes({
+  db,
+  client,
+  log,
+  apiKeys,
+  limits,
+  bodyLimit = '100kb',
+}: PrintWebhooksDeps): Router {
   const routes = express.Router();
   const json = express.json({ limit: bodyLimit, type: ['application/json', 'application/*+json'] });
 
-  routes.post('/webhooks/print/status', requireApiKey(apiKeys), requireJsonBody, json, async (req, res) => {
-    const { events } = parseInput(printEventsBody, req.body);
-    const results = [];
-    for (const [index, event] of events.entries()) {
-      results.push({ index, outcome: await applyPrintEvent(event) });
-    }
-    log.info({ events: events.length, outcomes: results.map((r) => r.outcome) }, 'print events applied');
-    res.status(202).json({ results });
-  });
+  routes.post(
+    '/webhooks/print/status',
+    authenticate(apiKeys, limits),
+    requireScope('events:write'),
+    requireJsonBody,
+    json,
+    async (req, res) => {
+      const { events } = parseInput(printEventsBody, req.body);
+      const results = [];
+      for (const [index, event] of events.entries()) {
+        results.push({ index, outcome: await applyPrintEvent(event) });
+      }
+      log.info({ events: events.length, outcomes: results.map((r) => r.outcome) }, 'print events applied');
+      res.status(202).json({ results });
+    },
+  );
 
   const applyPrintEvent = async (event: PrintEvent): Promise<ReportOutcome> => {
     const lookup: MessageLookup = { providerId: event.letterId, channel: 'print' };
@@ -62,6 +78,7 @@ export const printWebhooksPaths: OpenApiPaths = {
   '/webhooks/print/status': {
     post: {
       tags: ['webhooks'],
+      ...needs('events:write'),
       summary: `Letter status events (up to ${MAX_WEBHOOK_EVENTS}) from the print provider`,
       description: 'Needs the API key. `mailed` = delivered; `returned` = failed (replaces an earlier mailed).',
       requestBody: { required: true, content: { 'application/json': { schema: inlineSchema(printEventsBody) } } },

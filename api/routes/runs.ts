@@ -1,19 +1,20 @@
 /** Journey runs, read from Temporal: one run's state (a workflow query), a consumer's runs, cancel. */
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import express, { type Router } from 'express';
+import { requireScope } from '../auth';
 import { stateQuery } from '../../contract/journey-run';
 import { searchAttributes } from '../../contract/search-attributes';
 import { identifier } from '../../journeys/schema';
 import type { Logger } from '../../runtime/logger';
-import { NotFoundError, parseInput } from '../errors';
-import { errors, ok, type OpenApiPaths, pathParam } from '../openapi-parts';
+import { NotFoundError, parseInput, pathParameter } from '../errors';
+import { errors, ok, type OpenApiPaths, pathParam, needs } from '../openapi-parts';
 
 /** Builds the runs routes, mounted under /v1. */
 export function runsRoutes({ client, log }: { client: Client; log: Logger }): Router {
   const routes = express.Router();
 
-  routes.get('/runs/:workflowId', async (req, res) => {
-    const workflowId = req.params.workflowId ?? '';
+  routes.get('/runs/:workflowId', requireScope('runs:read'), async (req, res) => {
+    const workflowId = pathParameter(req, 'workflowId');
     const handle = client.workflow.getHandle(workflowId);
     try {
       const [description, state] = await Promise.all([handle.describe(), handle.query(stateQuery)]);
@@ -31,7 +32,7 @@ export function runsRoutes({ client, log }: { client: Client; log: Logger }): Ro
     }
   });
 
-  routes.get('/consumers/:id/runs', async (req, res) => {
+  routes.get('/consumers/:id/runs', requireScope('runs:read'), async (req, res) => {
     const id = parseInput(identifier, req.params.id, 'id');
     const runs = [];
     for await (const run of client.workflow.list({ query: `ConsumerId = "${id}"`, pageSize: 100 })) {
@@ -52,8 +53,8 @@ export function runsRoutes({ client, log }: { client: Client; log: Logger }): Ro
     res.json({ runs });
   });
 
-  routes.post('/runs/:workflowId/cancel', async (req, res) => {
-    const workflowId = req.params.workflowId ?? '';
+  routes.post('/runs/:workflowId/cancel', requireScope('runs:write'), async (req, res) => {
+    const workflowId = pathParameter(req, 'workflowId');
     try {
       await client.workflow.getHandle(workflowId).cancel();
     } catch (err) {
@@ -71,6 +72,7 @@ export function runsRoutes({ client, log }: { client: Client; log: Logger }): Ro
 export const runsPaths: OpenApiPaths = {
   '/v1/consumers/{id}/runs': {
     get: {
+      ...needs('runs:read'),
       tags: ['runs'],
       summary: "A consumer's journey runs (from Temporal visibility)",
       parameters: [pathParam('id', 'Consumer id')],
@@ -79,6 +81,7 @@ export const runsPaths: OpenApiPaths = {
   },
   '/v1/runs/{workflowId}': {
     get: {
+      ...needs('runs:read'),
       tags: ['runs'],
       summary: "One run's state (workflow query)",
       parameters: [pathParam('workflowId', 'journey:<journeyId>:<consumerId>')],
@@ -87,6 +90,7 @@ export const runsPaths: OpenApiPaths = {
   },
   '/v1/runs/{workflowId}/cancel': {
     post: {
+      ...needs('runs:write'),
       tags: ['runs'],
       summary: 'Cancel a run',
       parameters: [pathParam('workflowId', 'Workflow id')],

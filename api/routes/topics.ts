@@ -1,29 +1,30 @@
 /** Preference topics: which are transactional (they ignore topic opt-outs and frequency caps). */
 import express, { type Router } from 'express';
+import { requireScope } from '../auth';
 import { identifier } from '../../journeys/schema';
 import type { Db } from '../../runtime/db';
 import type { Logger } from '../../runtime/logger';
 import { getTopic, listTopics, upsertTopic } from '../../stores/topics';
 import { NotFoundError, parseInput } from '../errors';
-import { errors, jsonBody, ok, type OpenApiPaths, pathParam } from '../openapi-parts';
+import { errors, jsonBody, ok, type OpenApiPaths, pathParam, needs } from '../openapi-parts';
 import { topicBody } from '../schemas';
 
 /** Builds the topics routes, mounted under /v1. */
 export function topicsRoutes({ db, log }: { db: Db; log: Logger }): Router {
   const routes = express.Router();
 
-  routes.get('/topics', async (_req, res) => {
+  routes.get('/topics', requireScope('journeys:read'), async (_req, res) => {
     res.json({ topics: await listTopics(db) });
   });
 
-  routes.get('/topics/:id', async (req, res) => {
+  routes.get('/topics/:id', requireScope('journeys:read'), async (req, res) => {
     const id = parseInput(identifier, req.params.id, 'id');
     const topic = await getTopic(db, id);
     if (!topic) throw new NotFoundError(`Topic ${id} not found (unregistered topics are not transactional)`);
     res.json(topic);
   });
 
-  routes.put('/topics/:id', async (req, res) => {
+  routes.put('/topics/:id', requireScope('journeys:write'), async (req, res) => {
     const id = parseInput(identifier, req.params.id, 'id');
     const body = parseInput(topicBody, req.body);
     const { topic, created } = await upsertTopic(db, id, body);
@@ -38,15 +39,18 @@ export function topicsRoutes({ db, log }: { db: Db; log: Logger }): Router {
 export const topicsPaths: OpenApiPaths = {
   '/v1/topics': {
     get: { tags: ['topics'], summary: 'Registered topics', responses: { '200': ok('Topics'), ...errors(401) } },
+    ...needs('journeys:read'),
   },
   '/v1/topics/{id}': {
     get: {
+      ...needs('journeys:read'),
       tags: ['topics'],
       summary: 'One topic',
       parameters: [pathParam('id', 'Topic id')],
       responses: { '200': ok('The topic'), ...errors(401, 404) },
     },
     put: {
+      ...needs('journeys:write'),
       tags: ['topics'],
       summary: 'Register or change a topic',
       description: 'A transactional topic ignores topic opt-outs and frequency caps. Unregistered topics are not.',

@@ -13,6 +13,7 @@ import type { Logger } from '../../runtime/logger';
 import { publicUrlOf, TWILIO_INBOUND_PATH, TWILIO_STATUS_PATH } from '../../runtime/public-urls';
 import type { DeliveryReportInput } from '../../stores/message-events';
 import { suppress, unsuppress } from '../../stores/suppressions';
+import { recordWebhook, seenWebhook } from '../../stores/webhook-receipts';
 import { ForbiddenError, withTemporal } from '../errors';
 import { errors, type OpenApiPaths } from '../openapi-parts';
 
@@ -129,6 +130,13 @@ export function twilioWebhooksRoutes({ db, client, log, config, bodyLimit = '100
       res.status(204).end();
       return;
     }
+    // Twilio signs a callback, not the moment: the same signed request replayed later changes nothing.
+    const receipt = `${sid}:${param(params, 'CallStatus') ?? param(params, 'MessageStatus') ?? param(params, 'SmsStatus')}`;
+    if (await seenWebhook(db, 'twilio-status', receipt)) {
+      log.debug({ sid }, 'Twilio status callback already applied');
+      res.status(204).end();
+      return;
+    }
     const report: DeliveryReportInput = {
       lookup: { providerId: sid, channel: mapped.channel },
       status: mapped.status,
@@ -141,6 +149,7 @@ export function twilioWebhooksRoutes({ db, client, log, config, bodyLimit = '100
       res.status(204).end();
       return;
     }
+    await recordWebhook(db, 'twilio-status', receipt);
     log.info({ key: applied.key, reported: mapped.status, status: applied.status }, 'Twilio status applied');
     res.status(204).end();
   });
@@ -152,6 +161,12 @@ export function twilioWebhooksRoutes({ db, client, log, config, bodyLimit = '100
     const reply = new twilio.twiml.MessagingResponse();
     // Number and body are contact details and content: only the message sid and the action are logged.
     const sid = param(params, 'MessageSid');
+    // A replayed inbound message (the same signed STOP again, after a START) is answered, not applied.
+    if (sid && (await seenWebhook(db, 'twilio-inbound', sid))) {
+      log.info({ sid, action: 'replay' }, 'inbound SMS already applied');
+      res.type('text/xml').send(reply.toString());
+      return;
+    }
     if (from && STOP_KEYWORDS.includes(keyword)) {
       await suppress(db, { channel: 'sms', address: from, reason: 'stop', source: 'twilio-inbound' });
       log.info({ sid, action: 'opt-out' }, 'inbound SMS: sender opted out of SMS');
@@ -165,6 +180,7 @@ export function twilioWebhooksRoutes({ db, client, log, config, bodyLimit = '100
     } else {
       log.info({ sid, action: 'none' }, 'inbound SMS without a keyword');
     }
+    if (sid) await recordWebhook(db, 'twilio-inbound', sid);
     // STOP and START get an empty answer: on long codes Twilio's own opt-out handling already replies.
     res.type('text/xml').send(reply.toString());
   });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { keyDigest } from '../../runtime/api-keys';
 import { ConfigError, loadConfig } from '../../runtime/config';
 
 describe('loadConfig', () => {
@@ -28,11 +29,15 @@ describe('loadConfig', () => {
       TWILIO_AUTH_TOKEN: 'secret',
       TWILIO_FROM: '+15005550006',
       TWILIO_API_URL: 'http://127.0.0.1:9999',
+      PUBLIC_BASE_URL: 'https://journeys.example.com',
       PORT: '8080',
     });
     assert.equal(config.temporal.address, 'temporal:7233');
     assert.equal(config.database.url, 'postgres://u:p@db/journeys');
-    assert.deepEqual(config.api.keys, ['key-a', 'key-b']);
+    assert.deepEqual(
+      config.api.keys.map((key) => key.digest),
+      [keyDigest('key-a'), keyDigest('key-b')],
+    );
     assert.equal(config.email.smtpUrl, 'smtp://mail:1025');
     assert.deepEqual(config.twilio, {
       accountSid: 'AC1',
@@ -63,6 +68,50 @@ describe('loadConfig', () => {
 
   it('refuses a partial Twilio configuration', () => {
     assert.throws(() => loadConfig({ TWILIO_ACCOUNT_SID: 'AC1' }), /must be set together/);
+  });
+
+  it('requires PUBLIC_BASE_URL with Twilio: callbacks and their signatures depend on it', () => {
+    const twilio = { TWILIO_ACCOUNT_SID: 'AC1', TWILIO_AUTH_TOKEN: 'secret', TWILIO_FROM: '+15005550006' };
+    assert.throws(() => loadConfig(twilio), /PUBLIC_BASE_URL: required with Twilio/);
+    assert.equal(loadConfig({ ...twilio, PUBLIC_BASE_URL: 'https://j.example.com' }).twilio?.accountSid, 'AC1');
+  });
+
+  it('reads the security settings: scoped keys, rate limits, webhook targets, encryption keys', () => {
+    const key = Buffer.alloc(32, 7).toString('base64');
+    const config = loadConfig({
+      API_KEYS: 'producer=events:write',
+      API_HOST: '127.0.0.1',
+      RATE_LIMIT_PER_KEY: '50/s',
+      RATE_LIMIT_PER_IP: 'off',
+      WEBHOOK_ALLOWED_HOSTS: 'hooks.internal,127.0.0.1:9000',
+      WEBHOOK_MAX_RESPONSE_BYTES: '1024',
+      PAYLOAD_ENCRYPTION_KEYS: `k1=${key}`,
+    });
+    assert.deepEqual([...(config.api.keys[0]?.scopes ?? [])], ['events:write']);
+    assert.equal(config.api.host, '127.0.0.1');
+    assert.deepEqual(config.api.rateLimits.perKey, { limit: 50, perMs: 1000, text: '50/s' });
+    assert.equal(config.api.rateLimits.perIp, undefined);
+    assert.equal(config.api.rateLimits.unauthenticatedPerIp?.text, '10/s');
+    assert.deepEqual(config.webhooks, {
+      allowedHosts: [{ host: 'hooks.internal' }, { host: '127.0.0.1', port: 9000 }],
+      maxResponseBytes: 1024,
+    });
+    assert.deepEqual(
+      config.encryption.keys.map((k) => k.id),
+      ['k1'],
+    );
+    assert.deepEqual(config.encryption.corsOrigins, ['http://localhost:8233', 'http://127.0.0.1:8233']);
+    assert.throws(
+      () => loadConfig({ RATE_LIMIT_PER_KEY: 'fast', API_KEYS: 'k=runs:reed', PAYLOAD_ENCRYPTION_KEYS: 'x=short' }),
+      (err: ConfigError) => {
+        assert.deepEqual(err.problems.map((p) => p.split(':')[0]).sort(), [
+          'API_KEYS',
+          'PAYLOAD_ENCRYPTION_KEYS',
+          'RATE_LIMIT_PER_KEY',
+        ]);
+        return true;
+      },
+    );
   });
   it('reads channel settings: callback URL, costs, rate limits, caps, spool folder', () => {
     const defaults = loadConfig({ PORT: '4000' }).channels;

@@ -57,6 +57,8 @@ export async function sinkEnv(): Promise<Record<string, string>> {
     TWILIO_AUTH_TOKEN: twilio.authToken,
     TWILIO_FROM: twilio.from,
     TWILIO_API_URL: twilio.url,
+    // Required with Twilio; suites that receive Twilio's callbacks set their API's own URL.
+    PUBLIC_BASE_URL: 'http://127.0.0.1',
   };
 }
 

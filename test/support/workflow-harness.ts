@@ -37,6 +37,12 @@ export interface WorkflowServer {
   namespace?: string;
 }
 
+/**
+ * What the harness's webhook steps may call: the test endpoints listen on 127.0.0.1, which the outbound guard
+ * refuses unless allowed, as WEBHOOK_ALLOWED_HOSTS=127.0.0.1 would.
+ */
+export const LOCAL_WEBHOOKS: Config['webhooks'] = { allowedHosts: [{ host: '127.0.0.1' }], maxResponseBytes: 65_536 };
+
 /** Channel settings of the activities (costs, caps, unsubscribe secret, callback URLs). */
 export type ChannelSettings = Config['channels'];
 
@@ -48,7 +54,7 @@ export interface WorkflowHarness<S extends WorkflowServer> {
   /** The suite's own task queue. */
   taskQueue: string;
   /** Fresh activities over the harness's database and new providers aimed at the sinks. */
-  activitiesWith(settings?: ChannelSettings): Promise<Activities>;
+  activitiesWith(settings?: ChannelSettings, webhooks?: Config['webhooks']): Promise<Activities>;
   /**
    * Runs fresh workers until `fn` settles: on the suite's task queue with its activities unless other
    * ones are given.
@@ -102,11 +108,12 @@ export function useWorkflowHarness(
     activities: undefined as unknown as Activities,
     taskQueue: unique(name),
 
-    activitiesWith: async (settings) =>
+    activitiesWith: async (settings, webhooks = LOCAL_WEBHOOKS) =>
       createActivities({
         db: harness.db,
         channels: await sinkChannels(harness.db),
         log: pino({ level: 'silent' }),
+        webhooks,
         ...(settings ? { settings } : {}),
       }),
 
