@@ -73,6 +73,3 @@ export function requireScope(scope: ApiScope): RequestHandler {
     next(callerKey(res)?.scopes.has(scope) ? undefined : new MissingScopeError(scope));
   };
 }
-
-/** Accepts any of `keys` (every scope each): {@link authenticate} without limits. */
-export const requireApiKey = (keys: readonly KeyInput[]): RequestHandler => authenticate(keys);

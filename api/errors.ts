@@ -1,5 +1,5 @@
 /** HTTP errors and the one middleware that turns any error into a JSON answer. */
-import { isGrpcServiceError } from '@temporalio/client';
+import { type Client, isGrpcServiceError } from '@temporalio/client';
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import type { z } from 'zod';
 import { isDatabaseUnavailable } from '../runtime/db';
@@ -109,6 +109,19 @@ export function isTemporalUnavailable(err: unknown): boolean {
   if (name === 'ServiceError')
     return cause === undefined || !isGrpcServiceError(cause) || retryableGrpcCodes.has(cause.code);
   return name === 'TransportError';
+}
+
+/** How long a request waits for Temporal before it answers 503: well inside the 5 s the API promises. */
+export const TEMPORAL_DEADLINE_MS = 4_000;
+
+/** Runs Temporal calls within `deadlineMs` (gRPC deadline); a failure a retry can heal becomes 503. */
+export function callTemporal<T>(
+  client: Client,
+  what: string,
+  call: () => Promise<T>,
+  deadlineMs = TEMPORAL_DEADLINE_MS,
+): Promise<T> {
+  return withTemporal(() => client.withDeadline(Date.now() + deadlineMs, call), what);
 }
 
 /** Runs a Temporal call; failures that a retry can heal become 503 so the caller retries. */

@@ -149,9 +149,10 @@ export class JourneyRouter {
         outcome: 'ignored',
         reason: `event has no ${definition.reentry.policy === 'always' ? definition.reentry.key : 'key'}`,
       };
-    // A run started before ids were escaped keeps its id: an open one there takes the event.
+    // A run started before ids were escaped keeps its id: an open one there takes the event, provided its
+    // search attributes say it is this journey's run of this consumer (such an id was ambiguous).
     const unescaped = unescapedRunWorkflowId(definition, event);
-    if (unescaped) {
+    if (unescaped && (await this.isRunOf(unescaped, journeyId, event.consumerId))) {
       const earlier = await this.signal(journeyId, unescaped, event, 'no open run');
       if (earlier.outcome === 'signalled') return earlier;
     }
@@ -196,6 +197,21 @@ export class JourneyRouter {
         definition.reentry.policy === 'never' ? 'already entered (re-entry: never)' : 'run closed meanwhile';
       const delivered = await this.signal(journeyId, workflowId, event, reason);
       if (delivered.outcome === 'signalled' || definition.reentry.policy === 'never' || round > 0) return delivered;
+    }
+  }
+
+  /** True when `workflowId` is an open run of `journeyId` for `consumerId`. */
+  private async isRunOf(workflowId: string, journeyId: string, consumerId: string): Promise<boolean> {
+    try {
+      const { status, typedSearchAttributes } = await this.client.workflow.getHandle(workflowId).describe();
+      return (
+        status.name === 'RUNNING' &&
+        typedSearchAttributes.get(searchAttributes.journeyId) === journeyId &&
+        typedSearchAttributes.get(searchAttributes.consumerId) === consumerId
+      );
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw err;
     }
   }
 

@@ -120,7 +120,7 @@ async function main(): Promise<void> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'je-bench-'));
   await chmod(dataDir, 0o755); // as root, the embedded PostgreSQL runs as the `postgres` user
   const ports = { api: await freePort(), temporal: await freePort(), ui: await freePort(), pg: await freePort() };
-  const child = spawn(process.execPath, [path.join(__dirname, 'start.js')], {
+  const child = spawn(process.execPath, [path.join(__dirname, '..', 'dev', 'start.js')], {
     env: {
       ...process.env,
       DATA_DIR: dataDir,

@@ -35,7 +35,9 @@ const payloadsBody = z
   .object({
     payloads: z
       .array(z.object({ metadata: z.record(z.string(), base64).optional(), data: base64.optional() }))
-      .max(10_000),
+      .max(10_000)
+      // The Temporal CLI sends `{}` for a query without arguments.
+      .default([]),
   })
   .strict();
 

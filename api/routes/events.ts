@@ -4,7 +4,7 @@ import express, { type Router } from 'express';
 import { requireScope } from '../auth';
 import { type JourneyRouter, UndeliverableEventError } from '../../journeys/router';
 import type { Logger } from '../../runtime/logger';
-import { InputError, parseInput, withTemporal } from '../errors';
+import { callTemporal, InputError, parseInput } from '../errors';
 import { errors, ok, type OpenApiPaths, needs } from '../openapi-parts';
 import { eventBatch, eventBody, type EventBody, MAX_EVENT_BATCH } from '../schemas';
 
@@ -40,8 +40,7 @@ export function eventsRoutes({ client, log, router, temporalTimeoutMs = 4_000 }:
   };
 
   /** Routes one event to the published journeys; durable in Temporal when it returns. */
-  const deliver = (event: EventBody) =>
-    withTemporal(() => client.withDeadline(Date.now() + temporalTimeoutMs, () => router.route(event)), 'the event');
+  const deliver = (event: EventBody) => callTemporal(client, 'the event', () => router.route(event), temporalTimeoutMs);
 
   routes.post('/events', requireScope('events:write'), async (req, res) => {
     if (Array.isArray(req.body)) {

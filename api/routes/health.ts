@@ -15,7 +15,10 @@ export function healthRoutes({ db, client }: { db: Db; client: Client }): Router
   routes.get('/readyz', async (_req, res) => {
     const checks = await Promise.allSettled([
       within(1_500, db.raw('select 1')),
-      client.withDeadline(Date.now() + 1_500, () => client.workflowService.getSystemInfo({})),
+      within(
+        1_500,
+        client.withDeadline(Date.now() + 1_500, () => client.workflowService.getSystemInfo({})),
+      ),
     ]);
     const [database, temporal] = checks.map((check) => (check.status === 'fulfilled' ? 'ok' : 'unavailable'));
     res.status(database === 'ok' && temporal === 'ok' ? 200 : 503).json({ database, temporal });

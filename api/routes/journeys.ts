@@ -14,7 +14,7 @@ import {
   setJourneyStatus,
   updateDraft,
 } from '../../stores/journeys';
-import { ConflictError, InputError, NotFoundError, parseInput } from '../errors';
+import { callTemporal, ConflictError, InputError, NotFoundError, parseInput } from '../errors';
 import { signalOpenRuns } from '../../journeys/lifecycle';
 import type { JourneyRouter } from '../../journeys/router';
 import { identifier } from '../../journeys/schema';
@@ -111,7 +111,10 @@ export function journeysRoutes({
       await router.refresh();
       // Running runs hold before their next send while paused; found through visibility (an operator
       // action, not the event path).
-      const signalled = action === 'archive' ? 0 : await signalOpenRuns(client, id, action === 'pause');
+      const signalled =
+        action === 'archive'
+          ? 0
+          : await callTemporal(client, 'the pause signals', () => signalOpenRuns(client, id, action === 'pause'));
       log.info({ journeyId: id, status, signalled }, `journey ${action}d`);
       res.json({ ...updated, runsSignalled: signalled });
     });

@@ -6,7 +6,7 @@ import { stateQuery } from '../../contract/journey-run';
 import { searchAttributes } from '../../contract/search-attributes';
 import { identifier } from '../../journeys/schema';
 import type { Logger } from '../../runtime/logger';
-import { NotFoundError, parseInput, pathParameter } from '../errors';
+import { callTemporal, NotFoundError, parseInput, pathParameter } from '../errors';
 import { errors, ok, type OpenApiPaths, pathParam, needs } from '../openapi-parts';
 
 /** Builds the runs routes, mounted under /v1. */
@@ -17,7 +17,9 @@ export function runsRoutes({ client, log }: { client: Client; log: Logger }): Ro
     const workflowId = pathParameter(req, 'workflowId');
     const handle = client.workflow.getHandle(workflowId);
     try {
-      const [description, state] = await Promise.all([handle.describe(), handle.query(stateQuery)]);
+      const [description, state] = await callTemporal(client, 'the query', () =>
+        Promise.all([handle.describe(), handle.query(stateQuery)]),
+      );
       res.json({
         workflowId,
         runId: description.runId,
@@ -34,29 +36,14 @@ export function runsRoutes({ client, log }: { client: Client; log: Logger }): Ro
 
   routes.get('/consumers/:id/runs', requireScope('runs:read'), async (req, res) => {
     const id = parseInput(identifier, req.params.id, 'id');
-    const runs = [];
-    for await (const run of client.workflow.list({ query: `ConsumerId = "${id}"`, pageSize: 100 })) {
-      runs.push({
-        workflowId: run.workflowId,
-        runId: run.runId,
-        type: run.type,
-        status: run.status.name,
-        journeyId: run.typedSearchAttributes.get(searchAttributes.journeyId) ?? null,
-        journeyVersion: run.typedSearchAttributes.get(searchAttributes.journeyVersion) ?? null,
-        step: run.typedSearchAttributes.get(searchAttributes.journeyStep) ?? null,
-        journeyStatus: run.typedSearchAttributes.get(searchAttributes.journeyStatus) ?? null,
-        startTime: run.startTime,
-        closeTime: run.closeTime ?? null,
-      });
-      if (runs.length >= 100) break;
-    }
+    const runs = await callTemporal(client, 'the visibility query', () => consumerRuns(client, id));
     res.json({ runs });
   });
 
   routes.post('/runs/:workflowId/cancel', requireScope('runs:write'), async (req, res) => {
     const workflowId = pathParameter(req, 'workflowId');
     try {
-      await client.workflow.getHandle(workflowId).cancel();
+      await callTemporal(client, 'the cancellation', () => client.workflow.getHandle(workflowId).cancel());
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new NotFoundError(`No open run ${workflowId}`);
       throw err;
@@ -66,6 +53,27 @@ export function runsRoutes({ client, log }: { client: Client; log: Logger }): Ro
   });
 
   return routes;
+}
+
+/** The consumer's runs, newest first, at most 100 (from Temporal visibility). */
+async function consumerRuns(client: Client, id: string) {
+  const runs = [];
+  for await (const run of client.workflow.list({ query: `ConsumerId = "${id}"`, pageSize: 100 })) {
+    runs.push({
+      workflowId: run.workflowId,
+      runId: run.runId,
+      type: run.type,
+      status: run.status.name,
+      journeyId: run.typedSearchAttributes.get(searchAttributes.journeyId) ?? null,
+      journeyVersion: run.typedSearchAttributes.get(searchAttributes.journeyVersion) ?? null,
+      step: run.typedSearchAttributes.get(searchAttributes.journeyStep) ?? null,
+      journeyStatus: run.typedSearchAttributes.get(searchAttributes.journeyStatus) ?? null,
+      startTime: run.startTime,
+      closeTime: run.closeTime ?? null,
+    });
+    if (runs.length >= 100) break;
+  }
+  return runs;
 }
 
 /** OpenAPI `paths` of the runs routes. */

@@ -4,7 +4,13 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { ApplicationFailure } from '@temporalio/common';
 import pino from 'pino';
-import { type Activities, createActivities, type SendRequest, type SendResult } from '../../activities';
+import {
+  type Activities,
+  createActivities,
+  type JourneySendRequest,
+  type SendRequest,
+  type SendResult,
+} from '../../activities';
 import { createChannels } from '../../activities/channels';
 import type { Db } from '../../runtime/db';
 import { upsertConsumer } from '../../stores/consumers';
@@ -190,6 +196,58 @@ describe('createActivities', () => {
       assert.equal(item?.recipient, `${id}@example.com`);
       assert.equal(item?.delivered, false);
       assert.equal(item?.subject, 'Your bill B-1 is ready');
+    });
+  });
+
+  describe('sendMessage (journey templates)', () => {
+    const journeySend = (consumerId: string, text: string): JourneySendRequest => ({
+      key: unique('key'),
+      consumerId,
+      journeyId: 'j',
+      step: 'notify',
+      channel: 'email',
+      template: { subject: 'Hello', text },
+      context: {
+        consumer: { id: consumerId, attributes: {}, channels: ['email'] },
+        events: {},
+        webhooks: {},
+        journey: { id: 'j', version: 1 },
+      },
+    });
+
+    it('fails the 138-character template that builds a 167M-character string permanently as TemplateError, sending nothing', async () => {
+      const { smtp } = await sinks();
+      const id = unique('c');
+      await upsertConsumer(db, id, { email: `${id}@example.com` });
+      const bomb =
+        '{% capture s %}xxxxxxxxxx{% endcapture %}{% for i in (1..24) %}{% capture s %}{{s}}{{s}}{% endcapture %}{% endfor %}{{ s }}';
+      const failure = await failureOf(
+        env.run<[JourneySendRequest], SendResult, Activities['sendMessage']>(
+          activities.sendMessage,
+          journeySend(id, bomb),
+        ),
+      );
+      assert.deepEqual([failure.type, failure.nonRetryable], ['TemplateError', true]);
+      assert.equal(smtp.received.filter((m) => m.to.includes(`${id}@example.com`)).length, 0);
+      // The process is still here, and the next send renders.
+      const ok = await env.run<[JourneySendRequest], SendResult, Activities['sendMessage']>(
+        activities.sendMessage,
+        journeySend(id, 'Hi {{ consumer.id }}'),
+      );
+      assert.equal(ok.status, 'sent');
+    });
+
+    it('refuses a template that reads a file, as TemplateError', async () => {
+      const id = unique('c');
+      await upsertConsumer(db, id, { email: `${id}@example.com` });
+      const failure = await failureOf(
+        env.run<[JourneySendRequest], SendResult, Activities['sendMessage']>(
+          activities.sendMessage,
+          journeySend(id, "{% include 'package.json' %}"),
+        ),
+      );
+      assert.equal(failure.type, 'TemplateError');
+      assert.doesNotMatch(failure.message, /journey-executor/);
     });
   });
 

@@ -2,8 +2,12 @@
 import assert from 'node:assert/strict';
 import type { Express } from 'express';
 import request from 'supertest';
-import { API_KEY, fieldsOf, journeysApp, postEvent, validEvent } from '../support/api';
-import { openRunsTemporal, unique } from '../support/resources';
+import { createApp } from '../../api/app';
+import { JourneyRouter } from '../../journeys/router';
+import { loadConfig } from '../../runtime/config';
+import { createDb } from '../../runtime/db';
+import { API_KEY, fieldsOf, journeysApp, postEvent, silentLog, unreachableTemporal, validEvent } from '../support/api';
+import { freePort, openRunsTemporal, unique } from '../support/resources';
 
 describe('createApp', () => {
   let app: Express;
@@ -78,5 +82,92 @@ describe('createApp', () => {
       .get(`/v1/runs/${unique('journey:none')}`)
       .set('authorization', `Bearer ${API_KEY}`);
     assert.equal(run.status, 404);
+  });
+});
+
+describe('createApp under hostile input and failing dependencies', function () {
+  this.timeout(30_000);
+  let app: Express;
+
+  before(async () => {
+    const { client } = await openRunsTemporal();
+    app = await journeysApp(client);
+  });
+
+  const authed = (req: request.Test) => req.set('authorization', `Bearer ${API_KEY}`);
+
+  it('answers 400 naming the place of a NUL character in the body, the query or the path', async () => {
+    const body = await postEvent(app, validEvent({ data: { note: 'a\u0000b' } }));
+    assert.equal(body.status, 400);
+    assert.deepEqual(fieldsOf(body.body), ['data.note']);
+    const key = await postEvent(app, validEvent({ data: { ['k\u0000']: 1 } }));
+    assert.equal(key.status, 400);
+    const query = await authed(request(app).get('/v1/messages?consumerId=a%00b'));
+    assert.equal(query.status, 400);
+    assert.deepEqual(fieldsOf(query.body), ['query.consumerId']);
+    const path = await authed(request(app).get('/v1/runs/journey%00x'));
+    assert.equal(path.status, 400);
+    assert.deepEqual(fieldsOf(path.body), ['(url)']);
+  });
+
+  it('answers 400, not 500, for broken percent-encoding in a path', async () => {
+    for (const url of ['/v1/consumers/%ff', '/v1/runs/%E0%A4%A', '/v1/journeys/%']) {
+      const res = await authed(request(app).get(url));
+      assert.equal(res.status, 400, url);
+      assert.equal(res.body.error.code, 'InvalidInput');
+    }
+  });
+
+  it('answers 503 with Retry-After within 5 s while PostgreSQL is down', async () => {
+    const down = createDb(`postgres://postgres:postgres@127.0.0.1:${await freePort()}/journeys`);
+    try {
+      const offline = createApp({
+        router: new JourneyRouter(down, (await openRunsTemporal()).client, {
+          taskQueue: unique('pg-down'),
+          log: silentLog,
+        }),
+        client: (await openRunsTemporal()).client,
+        db: down,
+        log: silentLog,
+        apiKeys: [API_KEY],
+        config: loadConfig({}),
+      });
+      for (const req of [
+        authed(request(offline).get('/v1/consumers/c-1')),
+        authed(request(offline).put('/v1/consumers/c-1').send({ attributes: {} })),
+        authed(request(offline).get('/v1/journeys')),
+      ]) {
+        const started = Date.now();
+        const res = await req;
+        assert.equal(res.status, 503);
+        assert.ok(Number(res.headers['retry-after']) >= 1);
+        assert.equal(res.body.error.code, 'Unavailable');
+        assert.ok(Date.now() - started < 5_000, `${Date.now() - started} ms`);
+      }
+    } finally {
+      await down.destroy();
+    }
+  });
+
+  it('answers /readyz within 2 s, 503, while PostgreSQL and Temporal are both down', async () => {
+    const down = createDb(`postgres://postgres:postgres@127.0.0.1:${await freePort()}/journeys`);
+    try {
+      const client = await unreachableTemporal();
+      const offline = createApp({
+        router: new JourneyRouter(down, client, { taskQueue: unique('down'), log: silentLog }),
+        client,
+        db: down,
+        log: silentLog,
+        apiKeys: [API_KEY],
+        config: loadConfig({}),
+      });
+      const started = Date.now();
+      const res = await request(offline).get('/readyz');
+      assert.equal(res.status, 503);
+      assert.deepEqual(res.body, { database: 'unavailable', temporal: 'unavailable' });
+      assert.ok(Date.now() - started < 2_000, `${Date.now() - started} ms`);
+    } finally {
+      await down.destroy();
+    }
   });
 });

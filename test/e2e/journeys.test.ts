@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
+import { historyToJson } from '../../runtime/temporal-history';
 import { loadConfig } from '../../runtime/config';
 import { startStack, type Stack } from '../../dev/stack';
 import { searchAttributes } from '../../contract/search-attributes';
@@ -21,6 +24,7 @@ describe('journeys as data, end to end over the real stack', function () {
       DATABASE_URL: await freshDatabase(),
       DATA_DIR: await tempDir('e2e-journeys'),
       TEMPORAL_DEV_PORT: String(await freePort()),
+      PAYLOAD_ENCRYPTION_KEYS: `e2e=${randomBytes(32).toString('base64')}`,
     });
     stack = await startStack(config, pino({ level: 'silent' }), {
       headless: true,
@@ -153,6 +157,50 @@ describe('journeys as data, end to end over the real stack', function () {
       journey.body.versions.map((v: { version: number }) => v.version),
       [2, 1],
     );
+  });
+
+  it('keeps consumer data out of Temporal: history payloads are encrypted, the codec endpoint decodes them', async () => {
+    const { smtp } = await sinks();
+    const id = unique('cart');
+    assert.equal((await api('POST', '/v1/journeys', cartJourney(id, 'nudge'))).status, 201);
+    assert.equal((await api('POST', `/v1/journeys/${id}/publish`)).status, 201);
+    const shopper = await consumer();
+    const name = `Ada-${unique('marker')}`;
+    await api('PUT', `/v1/consumers/${shopper.id}`, { attributes: { firstName: name } });
+    const card = `4111-1111-${unique('card')}`;
+    const event = { ...cartAbandoned(shopper.id), data: { ...cartAbandoned(shopper.id).data, card } };
+    const run = (await api('POST', '/v1/events', event)).body.results.find(
+      (r: { journeyId: string }) => r.journeyId === id,
+    );
+    await smtp.waitFor(shopper.email);
+
+    // What Temporal stores, read with a client that has no key.
+    const connection = await Connection.connect({ address: stack.temporalAddress });
+    try {
+      const raw = historyToJson(await new Client({ connection }).workflow.getHandle(run.workflowId).fetchHistory());
+      for (const marker of [card, name, event.data.cartId]) {
+        assert.ok(!raw.includes(marker), `${marker} is stored in plaintext`);
+        assert.ok(
+          !raw.includes(Buffer.from(marker).toString('base64').slice(0, 16)),
+          `${marker} is stored base64-encoded`,
+        );
+      }
+      const input = (
+        JSON.parse(raw) as {
+          events: { workflowExecutionStartedEventAttributes?: { input: { payloads: unknown[] } } }[];
+        }
+      ).events[0]!.workflowExecutionStartedEventAttributes!.input.payloads;
+      const decoded = await fetch(`${stack.apiUrl}/codec/decode`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ payloads: input }),
+      });
+      assert.equal(decoded.status, 200);
+      const [payload] = ((await decoded.json()) as { payloads: { data: string }[] }).payloads;
+      assert.ok(Buffer.from(payload!.data, 'base64').toString('utf8').includes(card), 'the codec endpoint decodes it');
+    } finally {
+      await connection.close();
+    }
   });
 
   it('ends the wait on the awaited event, so no reminder goes out', async () => {

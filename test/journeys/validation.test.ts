@@ -3,7 +3,8 @@ import fc from 'fast-check';
 import ms from 'ms';
 import type { FieldProblem } from '../../api/errors';
 import { durationPattern, journeyDefinitionJsonSchema } from '../../journeys/schema';
-import { formatProblems, MAX_NESTING, ROOT_PATH, validateJourney } from '../../journeys/validation';
+import { formatProblems, MAX_NESTING, MAX_WEBHOOK_BODY, ROOT_PATH, validateJourney } from '../../journeys/validation';
+import { parseAllowedHosts } from '../../runtime/network-policy';
 import type { JourneyDefinition, Step } from '../../contract/journey-definition';
 import { readPath } from '../../contract/conditions';
 import { nextFields } from '../../contract/steps';
@@ -536,6 +537,54 @@ describe('validateJourney', () => {
         },
       ]);
       assertProblemsAt(definition, ['steps.1.body.a.b.1']);
+    });
+
+    it('rejects tags that read files (include, render, layout, also inside liquid) at the field', () => {
+      const definition: any = billReminder();
+      definition.steps[0].templates.email = {
+        subject: "{% include 'package.json' %}",
+        text: "{% render '.data/postgres/pg_hba.conf' %}",
+        html: "{% liquid\nlayout 'x'\n%}",
+      };
+      const problems = assertProblemsAt(definition, [
+        'steps.0.templates.email.subject',
+        'steps.0.templates.email.text',
+        'steps.0.templates.email.html',
+      ]);
+      for (const problem of problems) assert.match(problem.message, /not allowed: templates cannot read files/);
+      const webhook = withSteps('call', [
+        { id: 'call', type: 'webhook', url: 'https://example.com', body: { leak: "{% include 'x' %}" }, next: 'done' },
+      ]);
+      assertProblemsAt(webhook, ['steps.1.body.leak']);
+    });
+  });
+
+  describe('webhook targets (outbound guard)', () => {
+    const webhook = (url: string, body?: unknown) =>
+      withSteps('call', [{ id: 'call', type: 'webhook', url, ...(body ? { body } : {}), next: 'done' }]);
+
+    it('rejects a literal internal address in any spelling, localhost and plain http, at steps.1.url', () => {
+      for (const url of [
+        'https://127.0.0.1:8233/api/v1/namespaces/default/workflows',
+        'https://[::ffff:127.0.0.1]/',
+        'https://169.254.169.254/latest/meta-data/',
+        'https://10.0.0.8:5432/',
+        'https://localhost:7233/',
+        'http://hooks.example.com/score',
+      ]) {
+        assertProblemsAt(webhook(url), ['steps.1.url']);
+      }
+    });
+
+    it('accepts an internal target listed in WEBHOOK_ALLOWED_HOSTS, over plain http too', () => {
+      const allowed = { webhookAllowedHosts: parseAllowedHosts('127.0.0.1:9000,hooks.internal', []) };
+      assert.ok(validateJourney(webhook('http://127.0.0.1:9000/score'), allowed).ok);
+      assert.ok(validateJourney(webhook('http://hooks.internal/score'), allowed).ok);
+      assert.equal(validateJourney(webhook('http://127.0.0.1:9001/score'), allowed).ok, false);
+    });
+
+    it('rejects a webhook body longer than MAX_WEBHOOK_BODY as JSON', () => {
+      assertProblemsAt(webhook('https://hooks.example.com', { blob: 'x'.repeat(MAX_WEBHOOK_BODY) }), ['steps.1.body']);
     });
   });
 

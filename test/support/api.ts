@@ -7,7 +7,7 @@ import express, { type Express, type Router } from 'express';
 import pino from 'pino';
 import request from 'supertest';
 import { type AppDeps, createApp } from '../../api/app';
-import { requireApiKey } from '../../api/auth';
+import { authenticate } from '../../api/auth';
 import { errorHandler, NotFoundError, requireJsonBody } from '../../api/errors';
 import { JourneyRouter } from '../../journeys/router';
 import { seedJourneys } from '../../journeys/shipped';
@@ -41,7 +41,7 @@ export function appWith(...routes: Router[]): Express {
 /** An app with `routes` mounted under /v1 behind {@link API_KEY} and the JSON body parser, as `createApp` does. */
 export function v1App(...routes: Router[]): Express {
   const v1 = express.Router();
-  v1.use(requireApiKey([API_KEY]));
+  v1.use(authenticate([API_KEY]));
   v1.use(express.json({ strict: false, type: ['application/json', 'application/*+json'] }));
   v1.use(requireJsonBody);
   v1.use(...routes);

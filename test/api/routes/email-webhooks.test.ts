@@ -127,6 +127,16 @@ describe('POST /webhooks/email/events', () => {
       { events: [{ type: 'complaint', email: 'nope', at: 'today' }] },
       ['events.0.at', 'events.0.email'],
     ],
+    [
+      'a time in the year 2199',
+      { events: [{ type: 'delivered', messageId: 'x', at: '2199-01-01T00:00:00Z' }] },
+      ['events.0.at'],
+    ],
+    [
+      'a time two months ago',
+      { events: [{ type: 'delivered', messageId: 'x', at: new Date(Date.now() - 60 * 86_400_000).toISOString() }] },
+      ['events.0.at'],
+    ],
     ['no events', { events: [] }, ['events']],
     ['a bare array', [{ type: 'delivered', messageId: 'x' }], ['(body)']],
   ];

@@ -1,12 +1,15 @@
 /** POST /v1/events: validation of single events and batches, and routing them to journey runs in Temporal. */
 import assert from 'node:assert/strict';
 import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import type { Express } from 'express';
 import request from 'supertest';
 import { searchAttributes } from '../../../contract/search-attributes';
 import { journeyWorkflowId } from '../../../contract/workflow-ids';
 import { API_KEY, fieldsOf, journeysApp, postEvent, unreachableTemporal, validEvent } from '../../support/api';
-import { openRunsTemporal } from '../../support/resources';
+import { openRunsTemporal, postgres, unique } from '../../support/resources';
+import { createJourney, publishDraft } from '../../../stores/journeys';
+import type { JourneyDefinition } from '../../../contract/journey-definition';
 
 describe('POST /v1/events', () => {
   let app: Express;
@@ -116,5 +119,77 @@ describe('POST /v1/events', () => {
     assert.equal(res.status, 503);
     assert.equal(res.headers['retry-after'], '1');
     assert.equal(res.body.error.code, 'Unavailable');
+  });
+});
+
+describe('POST /v1/events: keys that could collide or that Temporal would refuse', () => {
+  let app: Express;
+  let client: Client;
+  const u = unique('k').replace(/-/g, '');
+  const start = `start.${u}`;
+  const goal = `goal.${u}`;
+  const definition = (
+    id: string,
+    reentry: JourneyDefinition['reentry'] = { policy: 'after-exit' },
+  ): JourneyDefinition => ({
+    id,
+    name: id,
+    topic: 'marketing',
+    trigger: { event: start },
+    reentry,
+    goals: [{ event: goal }],
+    exits: [],
+    start: 'hold',
+    steps: [
+      { id: 'hold', type: 'wait', duration: '7 days', next: 'done' },
+      { id: 'done', type: 'exit' },
+    ],
+  });
+
+  before(async () => {
+    ({ client } = await openRunsTemporal());
+    const { db } = await postgres();
+    for (const journey of [
+      definition(`col${u}`),
+      definition(`col${u}:x`),
+      definition(`orders${u}`, { policy: 'always', key: 'data.orderId' }),
+    ]) {
+      await createJourney(db, journey);
+      await publishDraft(db, journey.id);
+    }
+    app = await journeysApp(client);
+  });
+
+  it("never lets consumer y's goal for journey col:x reach consumer x:y's run of journey col", async () => {
+    const entered = await postEvent(app, validEvent({ type: start, consumerId: 'x:y' }));
+    const run = entered.body.results.find((r: { journeyId: string }) => r.journeyId === `col${u}`);
+    assert.deepEqual([run.outcome, run.workflowId], ['started', `journey:col${u}:x%3Ay`]);
+    const goalOfY = await postEvent(app, validEvent({ type: goal, consumerId: 'y' }));
+    assert.deepEqual(
+      goalOfY.body.results.map((r: { journeyId: string; outcome: string }) => [r.journeyId, r.outcome]).sort(),
+      [
+        [`col${u}`, 'ignored'],
+        [`col${u}:x`, 'ignored'],
+        [`orders${u}`, 'ignored'],
+      ],
+    );
+    // No worker runs here: the run's history shows what reached it. It started and was never signalled.
+    const history = await client.workflow.getHandle(run.workflowId).fetchHistory();
+    const { EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED } =
+      temporal.api.enums.v1.EventType;
+    const types = (history.events ?? []).map((e) => e.eventType);
+    assert.equal(types[0], EVENT_TYPE_WORKFLOW_EXECUTION_STARTED);
+    assert.ok(!types.includes(EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED), 'no event was signalled to the run');
+  });
+
+  it('answers 400 naming the re-entry key when the run id would be longer than Temporal accepts, before delivering any event', async () => {
+    const fine = validEvent({ type: start, data: { orderId: 'o-1' } });
+    const tooLong = validEvent({ type: start, data: { orderId: 'x'.repeat(1_000) } });
+    const res = await postEvent(app, [fine, tooLong]);
+    assert.equal(res.status, 400);
+    assert.deepEqual(fieldsOf(res.body), ['1.data.orderId']);
+    const single = await postEvent(app, tooLong);
+    assert.deepEqual(fieldsOf(single.body), ['data.orderId']);
+    await assert.rejects(client.workflow.getHandle(journeyWorkflowId(`col${u}`, fine.consumerId)).describe());
   });
 });

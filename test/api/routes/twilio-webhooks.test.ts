@@ -115,6 +115,19 @@ describe('Twilio webhooks', () => {
       );
     });
 
+    it('applies a replayed status callback (same sid and status) only once', async () => {
+      const run = await openRun(client);
+      const sid = unique('SM');
+      const key = await sentMessage(db, 'sms', sid, run.workflowId);
+      const callback = { MessageSid: sid, MessageStatus: 'undelivered', ErrorCode: '30003' };
+      for (let i = 0; i < 3; i++) assert.equal((await status(callback)).status, 204);
+      assert.deepEqual(
+        (await listMessageEvents(db, key)).map((e) => e.detail),
+        ['undelivered (error 30003)'],
+      );
+      assert.equal((await deliverySignals(run)).length, 1);
+    });
+
     it('only records intermediate statuses', async () => {
       const sid = unique('SM');
       const key = await sentMessage(db, 'sms', sid);
@@ -241,6 +254,18 @@ describe('Twilio webhooks', () => {
       const phone = randomPhone();
       const res = await inbound(phone, 'please stop');
       assert.equal(res.text, '<?xml version="1.0" encoding="UTF-8"?><Response/>');
+      assert.equal(await smsSuppressed(phone), undefined);
+    });
+
+    it('does not apply a replayed signed STOP again: START after STOP stays in force', async () => {
+      const phone = randomPhone();
+      const stop = { MessageSid: unique('SM'), From: phone, To: '+15005550006', Body: 'STOP' };
+      assert.equal((await signedForm('/webhooks/twilio/inbound', stop)).status, 200);
+      await inbound(phone, 'START');
+      assert.equal(await smsSuppressed(phone), undefined);
+      // The attacker captured the signed STOP and sends it again, byte for byte.
+      const replay = await signedForm('/webhooks/twilio/inbound', stop);
+      assert.equal(replay.status, 200);
       assert.equal(await smsSuppressed(phone), undefined);
     });
 

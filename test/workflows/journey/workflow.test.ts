@@ -304,6 +304,42 @@ describe('journeyWorkflow (the interpreter)', function () {
       assert.equal(result.steps[0]?.outcome, 'failed: WebhookRejected');
       assert.equal(received.length - before, 1);
     });
+
+    it('refuses a webhook to this machine without WEBHOOK_ALLOWED_HOSTS: failed once, nothing sent, the run goes on', async () => {
+      const consumer = await newConsumer();
+      const before = received.length;
+      const guarded = await h.activitiesWith(undefined, { allowedHosts: [], maxResponseBytes: 65_536 });
+      const definition = journey([
+        { id: 'score', type: 'webhook', url: `${url}/score`, body: { reason: 'cart' }, next: 'done' },
+        exit,
+      ]);
+      const result = await h.run(async () => (await start(definition, consumer.id)).result(), {
+        activities: guarded,
+      });
+      assert.equal(result.steps[0]?.outcome, 'failed: WebhookTargetForbidden');
+      assert.equal(result.status, 'completed');
+      assert.equal(received.length - before, 0, 'the endpoint on 127.0.0.1 received nothing');
+    });
+
+    it("renders the body's strings as Liquid over the run data", async () => {
+      const consumer = await newConsumer();
+      const before = received.length;
+      const definition = journey([
+        {
+          id: 'score',
+          type: 'webhook',
+          url: `${url}/score`,
+          body: { consumer: '{{ consumer.id }}', nested: { event: '{{ trigger.type }}' }, count: 3 },
+          next: 'done',
+        },
+        exit,
+      ]);
+      await h.run(async () => (await start(definition, consumer.id)).result());
+      const call = received[before] as { consumer: string; nested: { event: string }; count: number };
+      assert.equal(call.consumer, consumer.id);
+      assert.equal(call.nested.event, 'cart.abandoned');
+      assert.equal(call.count, 3);
+    });
   });
 
   it('ends as converted when a goal event arrives during a wait', async () => {
