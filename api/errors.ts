@@ -124,15 +124,34 @@ export function callTemporal<T>(
   return withTemporal(() => client.withDeadline(Date.now() + deadlineMs, call), what);
 }
 
-/** Runs a Temporal call; failures that a retry can heal become 503 so the caller retries. */
-export async function withTemporal<T>(call: () => Promise<T>, what: string): Promise<T> {
+/**
+ * The longest a request waits for Temporal: the API promises 503 within 5 s. A gRPC deadline alone does not hold
+ * that: while the server is unreachable the SDK retries with backoff and schedules the next attempt even past the
+ * deadline (measured with a 4 s deadline: 503 after 5.2 to 6.4 s).
+ */
+export const TEMPORAL_ANSWER_MS = 4_500;
+
+/**
+ * Runs a Temporal call; failures that a retry can heal, and no answer within `withinMs`, become 503 so the caller
+ * retries (the call may still take effect: a retried event or report is recognised as a duplicate).
+ */
+export async function withTemporal<T>(call: () => Promise<T>, what: string, withinMs = TEMPORAL_ANSWER_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () => reject(new UnavailableError(`Temporal did not accept ${what} within ${withinMs} ms`)),
+      withinMs,
+    );
+  });
   try {
-    return await call();
+    return await Promise.race([call(), timeout]);
   } catch (err) {
     if (isTemporalUnavailable(err)) {
       throw new UnavailableError(`Temporal did not accept ${what}: ${(err as Error).message}`);
     }
     throw err;
+  } finally {
+    clearTimeout(timer);
   }
 }
 
