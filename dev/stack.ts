@@ -19,6 +19,9 @@ import { startEmbeddedPostgres } from './embedded-postgres';
 import type { Logger } from '../runtime/logger';
 import { startTemporalDevServer } from './temporal-dev-server';
 
+/** The longest the Temporal client waits before it retries a call (its default backoff: 5 s, plus 20 % jitter). */
+const SDK_RETRY_BACKOFF_MAX_MS = 6_000;
+
 /** A running stack. */
 export interface Stack {
   apiUrl: string;
@@ -44,13 +47,16 @@ export interface StackOptions {
 
 /** Starts every part, in dependency order; on failure stops what had started. */
 export async function startStack(config: Config, log: Logger, options: StackOptions = {}): Promise<Stack> {
-  const stops: (() => Promise<void>)[] = [];
+  const stops: { part: string; stop: () => Promise<void> }[] = [];
+  const onStop = (part: string, stop: () => Promise<void>) => stops.push({ part, stop });
   const stopAll = async () => {
-    for (const stop of stops.reverse()) {
+    for (const { part, stop } of stops.reverse()) {
+      const started = Date.now();
       try {
         await stop();
+        log.debug({ part, ms: Date.now() - started }, 'stopped');
       } catch (err) {
-        log.warn({ err }, 'error while stopping');
+        log.warn({ err, part }, 'error while stopping');
       }
     }
     stops.length = 0;
@@ -65,6 +71,8 @@ export async function startStack(config: Config, log: Logger, options: StackOpti
         dbFile: path.join(config.dataDir, 'temporal.db'),
         namespace: config.temporal.namespace,
         logFile: path.join(config.dataDir, 'temporal.log'),
+        pidFile: path.join(config.dataDir, 'temporal.pid'),
+        log,
         extraArgs: [
           // The Web UI decodes payloads through the API's codec endpoint (runtime/payload-codec.ts).
           ...(config.encryption.keys.length > 0 && !options.headless && config.api.port !== 0
@@ -73,7 +81,7 @@ export async function startStack(config: Config, log: Logger, options: StackOpti
           ...(options.temporalArgs ?? []),
         ],
       });
-      stops.push(() => temporal.stop());
+      onStop('temporal', () => temporal.stop());
       temporalAddress = temporal.address;
       temporalUiUrl = temporal.uiUrl;
       log.info({ address: temporalAddress, ui: temporalUiUrl }, 'embedded Temporal dev server running');
@@ -86,21 +94,21 @@ export async function startStack(config: Config, log: Logger, options: StackOpti
         port: config.database.embeddedPort,
         log,
       });
-      stops.push(() => postgres.stop());
+      onStop('postgres', () => postgres.stop());
       databaseUrl = postgres.url;
       log.info({ port: config.database.embeddedPort }, 'embedded PostgreSQL running');
     }
 
     const db = createDb(databaseUrl);
-    stops.push(() => db.destroy());
+    onStop('db', () => db.destroy());
     const applied = await migrateLatest(db);
     if (applied.length) log.info({ applied }, 'migrations applied');
 
     const channels = createChannels(config, db);
-    stops.push(() => closeChannels(channels));
+    onStop('channels', () => closeChannels(channels));
 
     const workerConnection = await NativeConnection.connect({ address: temporalAddress });
-    stops.push(() => workerConnection.close());
+    onStop('worker connection', () => workerConnection.close());
     const workers = await createJourneyWorkers({
       connection: workerConnection,
       namespace: config.temporal.namespace,
@@ -112,7 +120,7 @@ export async function startStack(config: Config, log: Logger, options: StackOpti
     });
     const worker = workers.main;
     const running = workers.run();
-    stops.push(async () => {
+    onStop('workers', async () => {
       workers.shutdown();
       await running;
     });
@@ -125,16 +133,23 @@ export async function startStack(config: Config, log: Logger, options: StackOpti
     );
 
     const connection = await Connection.connect({ address: temporalAddress });
-    stops.push(() => connection.close());
+    // The SDK may still hold a retry timer for a call already answered 503: it retries an unreachable server with
+    // backoff, past the call's deadline, and that timer throws from the event loop if the channel closed under it.
+    // So the channel closes once no such timer can be left (the SDK's longest backoff: 5 s plus 20 % jitter);
+    // the stop does not wait for it.
+    onStop('client connection', () => {
+      setTimeout(() => void connection.close(), SDK_RETRY_BACKOFF_MAX_MS).unref();
+      return Promise.resolve();
+    });
     const client = new Client({
       connection,
       namespace: config.temporal.namespace,
       dataConverter: dataConverter(config.encryption.keys),
     });
     const { app, router } = await createConfiguredApp(config, { client, db, log });
-    stops.push(() => Promise.resolve(router.stop()));
+    onStop('router', () => Promise.resolve(router.stop()));
     const server = await listen(app, config.api.port, options.apiHost ?? config.api.host);
-    stops.push(() => server.close());
+    onStop('api', () => server.close());
     const apiUrl = `http://127.0.0.1:${server.port}`;
     log.info({ url: apiUrl }, 'api listening');
 

