@@ -4,7 +4,7 @@
  * A watchdog stops it if we die first; its pid file lets the next start stop one a crash left behind.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, openSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -112,14 +112,19 @@ export async function startTemporalDevServer(options: {
     ...searchAttributeArgs(),
     ...(options.extraArgs ?? []),
   ];
-  // Its own process group: Ctrl-C reaches only us, and we stop the server after the worker has drained.
-  const child = spawn(toolPath('temporal'), args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  // Its own process group: Ctrl-C reaches only us, and we stop the server after the worker has drained. It writes
+  // its log file itself, not through a pipe to us: the log outlives a crash of ours, and no write to a pipe we no
+  // longer read kills it (SIGPIPE) before the watchdog stops it cleanly.
+  const logFd = openSync(options.logFile, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(toolPath('temporal'), args, { stdio: ['ignore', logFd, logFd], detached: true });
+  } finally {
+    closeSync(logFd);
+  }
   watchOver(child, 'SIGTERM');
   const killOnExit = () => child.kill('SIGTERM');
   process.once('exit', killOnExit);
-  const logStream = createWriteStream(options.logFile, { flags: 'a' });
-  child.stdout?.pipe(logStream);
-  child.stderr?.pipe(logStream);
   const address = `127.0.0.1:${options.port}`;
   let running = false;
   const exited = new Promise<number | null>((resolve) =>

@@ -78,7 +78,8 @@ describe('`npm start` crash safety (dev/start.ts as its own process)', function 
     killGroup(crashed.pid, 'SIGKILL');
     await crashed.exited;
     await sleep(500);
-    assert.ok(commandLine(servers.temporal) && commandLine(servers.postgres), 'both servers are orphans now');
+    assert.ok(commandLine(servers.temporal), `the dev server is an orphan now:\n${crashed.output().slice(-3000)}`);
+    assert.ok(commandLine(servers.postgres), `PostgreSQL is an orphan now:\n${crashed.output().slice(-3000)}`);
 
     const next = await startUp();
     running = next;
