@@ -12,7 +12,7 @@ import type { Db } from '../runtime/db';
 import type { Logger } from '../runtime/logger';
 import { EncryptionCodec } from '../runtime/payload-codec';
 import { authenticate, createLimits, type KeyInput, limitByAddress } from './auth';
-import { errorHandler, NotFoundError, rejectNulCharacters, requireJsonBody } from './errors';
+import { errorHandler, NotFoundError, rejectUnsafeInput, requireJsonBody } from './errors';
 import { docsRoutes } from './openapi';
 import { analyticsRoutes } from './routes/analytics';
 import { codecRoutes } from './routes/codec';
@@ -89,7 +89,7 @@ export function createApp(deps: AppDeps): Express {
   v1.use(authenticate(apiKeys, limits));
   v1.use(express.json({ limit: bodyLimit, strict: false, type: ['application/json', 'application/*+json'] }));
   v1.use(requireJsonBody);
-  v1.use(rejectNulCharacters);
+  v1.use(rejectUnsafeInput);
   v1.use(eventsRoutes({ client, log, router, temporalTimeoutMs }));
   v1.use(consumersRoutes({ db }));
   v1.use(preferencesRoutes({ db, log }));

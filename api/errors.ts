@@ -223,24 +223,70 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
 
 const JSON_TYPES = ['application/json', 'application/*+json'];
 
-/** The path of the first string holding a NUL character in `value` (keys included), if any. */
-function nulAt(value: unknown, path: string[] = []): string | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? path.join('.') || '(body)' : undefined;
-  if (value === null || typeof value !== 'object') return undefined;
-  for (const [key, item] of Object.entries(value)) {
-    if (key.includes('\u0000')) return [...path, key].join('.');
-    const found = nulAt(item, [...path, key]);
-    if (found !== undefined) return found;
+/** Deepest nesting of a request body accepted: far beyond any real body, well within the stack of what reads it. */
+export const MAX_INPUT_DEPTH = 100;
+
+/** An unpaired UTF-16 surrogate (`"\udc00"` in JSON): not Unicode text, and jsonb refuses it. */
+const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** One problem of the input that no route could store: the field's message, and the answer's. */
+interface UnsafeInput {
+  message: string;
+  summary: string;
+}
+
+const nul: UnsafeInput = { message: 'contains a NUL character', summary: 'NUL characters are not accepted' };
+const surrogate: UnsafeInput = {
+  message: 'is not valid Unicode (an unpaired surrogate)',
+  summary: 'Text must be valid Unicode: unpaired surrogates are not accepted',
+};
+const tooDeep: UnsafeInput = {
+  message: `nested deeper than ${MAX_INPUT_DEPTH} levels`,
+  summary: `Input may be nested at most ${MAX_INPUT_DEPTH} levels deep`,
+};
+
+/** What is wrong with one string of the input (a value or a key), if anything. */
+function textProblem(text: string): UnsafeInput | undefined {
+  if (text.includes('\u0000')) return nul;
+  if (UNPAIRED_SURROGATE.test(text)) return surrogate;
+  return undefined;
+}
+
+/**
+ * The first unsafe place in `value`, depth first, keys included: a string with a NUL character or an unpaired
+ * surrogate, or nesting deeper than {@link MAX_INPUT_DEPTH}. Iterative, so that a body nested 50 000 levels
+ * deep is answered rather than overflowing the stack.
+ */
+function unsafeAt(value: unknown, root: string[]): (UnsafeInput & { path: string }) | undefined {
+  const at = (path: string[], problem: UnsafeInput) => ({ ...problem, path: path.join('.') || '(body)' });
+  const stack: { value: unknown; path: string[] }[] = [{ value, path: root }];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const { value: current, path } = item;
+    if (typeof current === 'string') {
+      const problem = textProblem(current);
+      if (problem) return at(path, problem);
+    }
+    if (current === null || typeof current !== 'object') continue;
+    if (path.length - root.length >= MAX_INPUT_DEPTH) return at(path, tooDeep);
+    const entries = Object.entries(current);
+    for (const [key] of entries) {
+      const problem = textProblem(key);
+      if (problem) return at([...path, key], problem);
+    }
+    // Pushed last to first, so that the first field is looked at first.
+    for (const [key, child] of entries.reverse()) stack.push({ value: child, path: [...path, key] });
   }
   return undefined;
 }
 
 /**
- * 400 for a NUL character anywhere in the path, query or JSON body: PostgreSQL text cannot hold one, so a
- * value with NUL would be accepted and then fail every write for ever. Also 400 for a path whose
- * percent-encoding is broken.
+ * 400 for input a route would accept and then fail to store or read, named by its place: a NUL character
+ * (PostgreSQL text cannot hold one, so the value would fail every write for ever) or an unpaired surrogate
+ * (jsonb refuses it) anywhere in the path, query or JSON body, or a body nested deeper than
+ * {@link MAX_INPUT_DEPTH} levels (whatever reads it recursively would overflow the stack). Also 400 for a path
+ * whose percent-encoding is broken.
  */
-export const rejectNulCharacters: RequestHandler = (req, _res, next) => {
+export const rejectUnsafeInput: RequestHandler = (req, _res, next) => {
   let path: string;
   try {
     path = decodeURIComponent(req.path);
@@ -248,13 +294,11 @@ export const rejectNulCharacters: RequestHandler = (req, _res, next) => {
     next(new InputError('Malformed URL: bad percent-encoding', [{ path: '(url)', message: 'bad percent-encoding' }]));
     return;
   }
-  const at = path.includes('\u0000') ? '(url)' : (nulAt(req.query, ['query']) ?? nulAt(req.body));
+  const inPath = textProblem(path);
+  const problem = inPath ? { ...inPath, path: '(url)' } : (unsafeAt(req.query, ['query']) ?? unsafeAt(req.body, []));
   next(
-    at === undefined
-      ? undefined
-      : new InputError(`NUL characters are not accepted (at ${at})`, [
-          { path: at, message: 'contains a NUL character' },
-        ]),
+    problem &&
+      new InputError(`${problem.summary} (at ${problem.path})`, [{ path: problem.path, message: problem.message }]),
   );
 };
 

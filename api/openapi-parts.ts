@@ -5,6 +5,7 @@
 import type { z } from 'zod';
 import { reportOutcomes } from '../journeys/delivery-reports';
 import type { ApiScope } from '../runtime/api-keys';
+import { identifier } from '../journeys/schema';
 import { inlineSchema } from './schemas';
 
 /** The `paths` of some routes, as OpenAPI 3.1 path items. */
@@ -32,14 +33,17 @@ export const errors = (...statuses: number[]) =>
     statuses.map((status) => [String(status), { description: errorDescriptions[status] ?? 'Error', ...json('Error') }]),
   );
 
-/** A required path parameter. */
-export const pathParam = (name: string, description: string) => ({
+/** A required path parameter, of `schema` (any string by default). */
+export const pathParam = (name: string, description: string, schema: Record<string, unknown> = { type: 'string' }) => ({
   name,
   in: 'path',
   required: true,
-  schema: { type: 'string' },
+  schema,
   description,
 });
+
+/** The `id` path parameter of a consumer, journey or topic: an identifier, as the routes check it. */
+export const idParam = (description: string) => pathParam('id', description, inlineSchema(identifier));
 
 /** A JSON answer, of a shared component schema when named. */
 export const ok = (description: string, schemaRef?: string) => ({

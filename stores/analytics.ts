@@ -26,9 +26,23 @@ export function analyticsRange(range: { from?: Date; to?: Date }, now: Date = ne
   return { from: range.from ?? new Date(to.getTime() - DEFAULT_ANALYTICS_DAYS * DAY_MS), to };
 }
 
-/** What is wrong with a range (empty, reversed, or longer than {@link MAX_ANALYTICS_DAYS}), if anything. */
+/** Earliest start of a range: 0001-01-01 UTC (PostgreSQL has no year 0). */
+export const EARLIEST_ANALYTICS_INSTANT = new Date('0001-01-01T00:00:00Z');
+
+/** Latest end of a range (excluded): the end of 9999-12-31 UTC, the last day an ISO date can name. */
+export const LATEST_ANALYTICS_INSTANT = new Date(Date.UTC(10_000, 0, 1));
+
+/** The message of a range outside {@link EARLIEST_ANALYTICS_INSTANT} .. {@link LATEST_ANALYTICS_INSTANT}. */
+export const OUT_OF_ANALYTICS_BOUNDS = 'must lie between 0001-01-01 and 9999-12-31 (UTC)';
+
+/**
+ * What is wrong with a range (empty, reversed, outside the years 1 to 9999, or longer than
+ * {@link MAX_ANALYTICS_DAYS}), if anything.
+ */
 export function rangeProblem({ from, to }: AnalyticsRange): string | undefined {
   if (from.getTime() >= to.getTime()) return 'must be before to';
+  if (from.getTime() < EARLIEST_ANALYTICS_INSTANT.getTime() || to.getTime() > LATEST_ANALYTICS_INSTANT.getTime())
+    return OUT_OF_ANALYTICS_BOUNDS;
   if (to.getTime() - from.getTime() > MAX_ANALYTICS_DAYS * DAY_MS)
     return `the range may span at most ${MAX_ANALYTICS_DAYS} days`;
   return undefined;

@@ -6,21 +6,30 @@ import type { Db } from '../../runtime/db';
 import {
   analyticsRange,
   DEFAULT_ANALYTICS_DAYS,
+  EARLIEST_ANALYTICS_INSTANT,
   journeyAnalytics,
+  LATEST_ANALYTICS_INSTANT,
   MAX_ANALYTICS_DAYS,
+  OUT_OF_ANALYTICS_BOUNDS,
   rangeProblem,
 } from '../../stores/analytics';
 import { getJourney } from '../../stores/journeys';
 import { NotFoundError, parseInput } from '../errors';
-import { type OpenApiPaths, needs } from '../openapi-parts';
+import { idParam, type OpenApiPaths, needs } from '../openapi-parts';
 import { identifier } from '../../journeys/schema';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const dateOnly = /^\d{4}-\d{2}-\d{2}$/;
 
-const instant = z.union([z.iso.date(), z.iso.datetime({ offset: true })], {
-  error: 'must be an ISO-8601 date (2026-11-22) or date-time with offset (2026-11-22T10:00:00Z)',
-});
+const instant = z
+  .union([z.iso.date(), z.iso.datetime({ offset: true })], {
+    error: 'must be an ISO-8601 date (2026-11-22) or date-time with offset (2026-11-22T10:00:00Z)',
+  })
+  // An offset can carry a valid date-time out of the years PostgreSQL and the day series can hold.
+  .refine((value) => {
+    const at = Date.parse(value);
+    return at >= EARLIEST_ANALYTICS_INSTANT.getTime() && at <= LATEST_ANALYTICS_INSTANT.getTime();
+  }, OUT_OF_ANALYTICS_BOUNDS);
 
 /**
  * Query of `GET /v1/journeys/:id/analytics`. A date `from` starts at 00:00 UTC; a date `to` includes that
@@ -140,7 +149,11 @@ const dateParam = (name: 'from' | 'to', description: string) => ({
   name,
   in: 'query',
   required: false,
-  schema: { type: 'string', examples: [name === 'from' ? '2026-11-01' : '2026-11-30T18:00:00Z'] },
+  schema: {
+    type: 'string',
+    anyOf: [{ format: 'date' }, { format: 'date-time' }],
+    examples: [name === 'from' ? '2026-11-01' : '2026-11-30T18:00:00Z'],
+  },
   description,
 });
 
@@ -158,7 +171,7 @@ export const analyticsPaths: OpenApiPaths = {
         `created. Without dates the range is the ${DEFAULT_ANALYTICS_DAYS} days up to now; it may span at most ` +
         `${MAX_ANALYTICS_DAYS} days.`,
       parameters: [
-        { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'Journey id' },
+        idParam('Journey id'),
         {
           name: 'version',
           in: 'query',

@@ -5,7 +5,7 @@ import { identifier } from '../../journeys/schema';
 import type { Db } from '../../runtime/db';
 import { getConsumer, upsertConsumer } from '../../stores/consumers';
 import { NotFoundError, parseInput } from '../errors';
-import { errors, json, ok, type OpenApiPaths, pathParam, needs } from '../openapi-parts';
+import { errors, json, ok, type OpenApiPaths, idParam, needs } from '../openapi-parts';
 import { consumerBody } from '../schemas';
 
 /** The id in `raw` (a path parameter) of a consumer that exists; else 400 or 404. */
@@ -43,7 +43,7 @@ export const consumersPaths: OpenApiPaths = {
       ...needs('consumers:write'),
       tags: ['consumers'],
       summary: 'Create or update a consumer',
-      parameters: [pathParam('id', 'Consumer id')],
+      parameters: [idParam('Consumer id')],
       requestBody: { required: true, ...json('ConsumerInput') },
       responses: { '200': ok('Updated'), '201': ok('Created'), ...errors(400, 401, 415) },
     },
@@ -51,7 +51,7 @@ export const consumersPaths: OpenApiPaths = {
       ...needs('consumers:read'),
       tags: ['consumers'],
       summary: 'Read a consumer',
-      parameters: [pathParam('id', 'Consumer id')],
+      parameters: [idParam('Consumer id')],
       responses: { '200': ok('The consumer'), ...errors(401, 404) },
     },
   },

@@ -10,7 +10,7 @@ import type { Logger } from '../../runtime/logger';
 import type { DeliveryReportInput, MessageLookup } from '../../stores/message-events';
 import { suppress } from '../../stores/suppressions';
 import { authenticate, type KeyInput, type Limits, requireScope } from '../auth';
-import { parseInput, requireJsonBody, withTemporal } from '../errors';
+import { parseInput, rejectUnsafeInput, requireJsonBody, withTemporal } from '../errors';
 import { errors, type OpenApiPaths, webhookResults, needs } from '../openapi-parts';
 import { type EmailEvent, emailEventsBody, inlineSchema, MAX_WEBHOOK_EVENTS } from '../schemas';
 
@@ -45,6 +45,7 @@ export function emailWebhooksRoutes({
     requireScope('events:write'),
     requireJsonBody,
     json,
+    rejectUnsafeInput,
     async (req, res) => {
       const { events } = parseInput(emailEventsBody, req.body);
       const results = [];

@@ -19,8 +19,12 @@ import { signalOpenRuns } from '../../journeys/lifecycle';
 import type { JourneyRouter } from '../../journeys/router';
 import { identifier } from '../../journeys/schema';
 import { validateJourney, type ValidationOptions } from '../../journeys/validation';
-import { errors, json, ok, type OpenApiPaths, pathParam, needs } from '../openapi-parts';
+import { errors, json, ok, type OpenApiPaths, idParam, needs } from '../openapi-parts';
 import { z } from 'zod';
+import { inlineSchema } from '../schemas';
+
+/** The `status` a list of journeys may be limited to. */
+const journeyStatusFilter = z.enum(['draft', 'active', 'paused', 'archived']);
 
 /** Builds the router mounted under /v1. */
 export function journeysRoutes({
@@ -72,11 +76,7 @@ export function journeysRoutes({
   });
 
   routes.get('/journeys', requireScope('journeys:read'), async (req, res) => {
-    const { status } = parseInput(
-      z.object({ status: z.enum(['draft', 'active', 'paused', 'archived']).optional() }),
-      req.query,
-      'query',
-    );
+    const { status } = parseInput(z.object({ status: journeyStatusFilter.optional() }), req.query, 'query');
     res.json({ journeys: await listJourneys(db, status) });
   });
 
@@ -130,7 +130,7 @@ const journeyAction = (action: string, summary: string) => ({
     tags: ['journeys'],
     ...needs('journeys:write'),
     summary,
-    parameters: [pathParam('id', 'Journey id')],
+    parameters: [idParam('Journey id')],
     responses: { [action === 'publish' ? '201' : '200']: ok(summary), ...errors(401, 404, 409) },
   },
 });
@@ -138,8 +138,13 @@ const journeyAction = (action: string, summary: string) => ({
 /** OpenAPI `paths` of the journeys routes. */
 export const journeysPaths: OpenApiPaths = {
   '/v1/journeys': {
-    get: { tags: ['journeys'], summary: 'List journeys', responses: { '200': ok('Journeys'), ...errors(401) } },
-    ...needs('journeys:read'),
+    get: {
+      ...needs('journeys:read'),
+      tags: ['journeys'],
+      summary: 'List journeys',
+      parameters: [{ name: 'status', in: 'query', schema: inlineSchema(journeyStatusFilter) }],
+      responses: { '200': ok('Journeys'), ...errors(400, 401) },
+    },
     post: {
       ...needs('journeys:write'),
       tags: ['journeys'],
@@ -162,14 +167,14 @@ export const journeysPaths: OpenApiPaths = {
       ...needs('journeys:read'),
       tags: ['journeys'],
       summary: 'A journey with its draft and versions',
-      parameters: [pathParam('id', 'Journey id')],
+      parameters: [idParam('Journey id')],
       responses: { '200': ok('The journey'), ...errors(401, 404) },
     },
     put: {
       ...needs('journeys:write'),
       tags: ['journeys'],
       summary: 'Replace the draft',
-      parameters: [pathParam('id', 'Journey id')],
+      parameters: [idParam('Journey id')],
       requestBody: { required: true, ...json('JourneyDefinition') },
       responses: { '200': ok('Draft updated'), ...errors(400, 401, 404) },
     },

@@ -6,7 +6,7 @@ import { messageHistory } from '../../stores/message-events';
 import { listMessages } from '../../stores/messages';
 import { listOutbox } from '../../stores/outbox';
 import { parseInput } from '../errors';
-import { errors, limitParam, ok, type OpenApiPaths, pathParam, needs } from '../openapi-parts';
+import { errors, limitParam, ok, type OpenApiPaths, idParam, needs } from '../openapi-parts';
 import { listQuery, messageHistoryQuery } from '../schemas';
 import { existingConsumer } from './consumers';
 
@@ -51,7 +51,7 @@ export const messagesPaths: OpenApiPaths = {
       ...needs('messages:read'),
       tags: ['messages'],
       summary: "A consumer's messages, newest first, each with its status history (no recipient, no body)",
-      parameters: [pathParam('id', 'Consumer id'), limitParam(200, 50)],
+      parameters: [idParam('Consumer id'), limitParam(200, 50)],
       responses: { '200': ok('Messages with `events`'), ...errors(400, 401, 404) },
     },
   },

@@ -6,7 +6,7 @@ import type { Db } from '../../runtime/db';
 import type { Logger } from '../../runtime/logger';
 import { getPreferences, updatePreferences } from '../../stores/preferences';
 import { NotFoundError, parseInput } from '../errors';
-import { errors, jsonBody, ok, type OpenApiPaths, pathParam, needs } from '../openapi-parts';
+import { errors, jsonBody, ok, type OpenApiPaths, idParam, needs } from '../openapi-parts';
 import { preferencesBody } from '../schemas';
 import { existingConsumer } from './consumers';
 
@@ -38,7 +38,7 @@ export const preferencesPaths: OpenApiPaths = {
       ...needs('consumers:read'),
       tags: ['preferences'],
       summary: "A consumer's preferences (the defaults until set: opted in everywhere)",
-      parameters: [pathParam('id', 'Consumer id')],
+      parameters: [idParam('Consumer id')],
       responses: { '200': ok('The preferences'), ...errors(401, 404) },
     },
     put: {
@@ -48,7 +48,7 @@ export const preferencesPaths: OpenApiPaths = {
       description:
         'Only the given fields change; `channels` and `topics` are merged key by key, `null` clears a field. ' +
         '`quietHours` are in `timeZone` and may wrap midnight (`21:00`–`08:00`).',
-      parameters: [pathParam('id', 'Consumer id')],
+      parameters: [idParam('Consumer id')],
       requestBody: jsonBody(preferencesBody),
       responses: { '200': ok('The preferences after the change'), ...errors(400, 401, 404, 415) },
     },

@@ -6,7 +6,7 @@ import type { Db } from '../../runtime/db';
 import type { Logger } from '../../runtime/logger';
 import type { DeliveryReportInput, MessageLookup } from '../../stores/message-events';
 import { authenticate, type KeyInput, type Limits, requireScope } from '../auth';
-import { parseInput, requireJsonBody, withTemporal } from '../errors';
+import { parseInput, rejectUnsafeInput, requireJsonBody, withTemporal } from '../errors';
 import { errors, type OpenApiPaths, webhookResults, needs } from '../openapi-parts';
 import { inlineSchema, MAX_WEBHOOK_EVENTS, type PrintEvent, printEventsBody } from '../schemas';
 
@@ -41,6 +41,7 @@ export function printWebhooksRoutes({
     requireScope('events:write'),
     requireJsonBody,
     json,
+    rejectUnsafeInput,
     async (req, res) => {
       const { events } = parseInput(printEventsBody, req.body);
       const results = [];

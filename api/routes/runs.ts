@@ -7,7 +7,7 @@ import { searchAttributes } from '../../contract/search-attributes';
 import { identifier } from '../../journeys/schema';
 import type { Logger } from '../../runtime/logger';
 import { callTemporal, NotFoundError, parseInput, pathParameter } from '../errors';
-import { errors, ok, type OpenApiPaths, pathParam, needs } from '../openapi-parts';
+import { errors, ok, type OpenApiPaths, idParam, pathParam, needs } from '../openapi-parts';
 
 /** Builds the runs routes, mounted under /v1. */
 export function runsRoutes({ client, log }: { client: Client; log: Logger }): Router {
@@ -83,7 +83,7 @@ export const runsPaths: OpenApiPaths = {
       ...needs('runs:read'),
       tags: ['runs'],
       summary: "A consumer's journey runs (from Temporal visibility)",
-      parameters: [pathParam('id', 'Consumer id')],
+      parameters: [idParam('Consumer id')],
       responses: { '200': ok('Runs, newest first'), ...errors(401) },
     },
   },

@@ -60,7 +60,10 @@ export const suppressionsPaths: OpenApiPaths = {
       ...needs('consumers:write'),
       tags: ['suppressions'],
       summary: 'Lift a suppression',
-      parameters: [pathParam('channel', 'Channel'), pathParam('address', 'Email or E.164 number')],
+      parameters: [
+        pathParam('channel', 'Channel', inlineSchema(channel)),
+        pathParam('address', 'Email or E.164 number'),
+      ],
       responses: { '204': { description: 'Lifted' }, ...errors(400, 401, 404) },
     },
   },

@@ -6,7 +6,7 @@ import type { Db } from '../../runtime/db';
 import type { Logger } from '../../runtime/logger';
 import { getTopic, listTopics, upsertTopic } from '../../stores/topics';
 import { NotFoundError, parseInput } from '../errors';
-import { errors, jsonBody, ok, type OpenApiPaths, pathParam, needs } from '../openapi-parts';
+import { errors, jsonBody, ok, type OpenApiPaths, idParam, needs } from '../openapi-parts';
 import { topicBody } from '../schemas';
 
 /** Builds the topics routes, mounted under /v1. */
@@ -38,15 +38,19 @@ export function topicsRoutes({ db, log }: { db: Db; log: Logger }): Router {
 /** OpenAPI `paths` of the topics routes. */
 export const topicsPaths: OpenApiPaths = {
   '/v1/topics': {
-    get: { tags: ['topics'], summary: 'Registered topics', responses: { '200': ok('Topics'), ...errors(401) } },
-    ...needs('journeys:read'),
+    get: {
+      ...needs('journeys:read'),
+      tags: ['topics'],
+      summary: 'Registered topics',
+      responses: { '200': ok('Topics'), ...errors(401) },
+    },
   },
   '/v1/topics/{id}': {
     get: {
       ...needs('journeys:read'),
       tags: ['topics'],
       summary: 'One topic',
-      parameters: [pathParam('id', 'Topic id')],
+      parameters: [idParam('Topic id')],
       responses: { '200': ok('The topic'), ...errors(401, 404) },
     },
     put: {
@@ -54,7 +58,7 @@ export const topicsPaths: OpenApiPaths = {
       tags: ['topics'],
       summary: 'Register or change a topic',
       description: 'A transactional topic ignores topic opt-outs and frequency caps. Unregistered topics are not.',
-      parameters: [pathParam('id', 'Topic id')],
+      parameters: [idParam('Topic id')],
       requestBody: jsonBody(topicBody),
       responses: { '200': ok('Updated'), '201': ok('Created'), ...errors(400, 401, 415) },
     },

@@ -14,7 +14,7 @@ import { publicUrlOf, TWILIO_INBOUND_PATH, TWILIO_STATUS_PATH } from '../../runt
 import type { DeliveryReportInput } from '../../stores/message-events';
 import { suppress, unsuppress } from '../../stores/suppressions';
 import { recordWebhook, seenWebhook } from '../../stores/webhook-receipts';
-import { ForbiddenError, withTemporal } from '../errors';
+import { ForbiddenError, InputError, rejectUnsafeInput, withTemporal } from '../errors';
 import { errors, type OpenApiPaths } from '../openapi-parts';
 
 /** A provider status translated to ours. */
@@ -81,6 +81,37 @@ export function mapTwilioStatus(params: TwilioParams): (MappedStatus & { channel
   return { channel: 'sms', status, detail: withCode(messageStatus) };
 }
 
+/** Longest value taken of the parameters stored or looked up (sids, From, statuses); Twilio's are far shorter. */
+export const MAX_TWILIO_PARAM_LENGTH = 256;
+
+const storedParams = [
+  'MessageSid',
+  'SmsSid',
+  'CallSid',
+  'From',
+  'MessageStatus',
+  'SmsStatus',
+  'CallStatus',
+  'CallDuration',
+  'ErrorCode',
+];
+
+/**
+ * 400 naming the parameter when one that is stored or looked up is longer than {@link MAX_TWILIO_PARAM_LENGTH}:
+ * PostgreSQL cannot index a key of kilobytes (a suppressed address, a receipt).
+ */
+const boundedParams: RequestHandler = (req, _res, next) => {
+  const params = (req.body ?? {}) as TwilioParams;
+  const fields = storedParams
+    .filter((name) => (param(params, name) ?? '').length > MAX_TWILIO_PARAM_LENGTH)
+    .map((name) => ({ path: name, message: `longer than ${MAX_TWILIO_PARAM_LENGTH} characters` }));
+  next(
+    fields.length > 0
+      ? new InputError(`Invalid form: ${fields.map((f) => `${f.path}: ${f.message}`).join('; ')}`, fields)
+      : undefined,
+  );
+};
+
 /** Opt-out keywords (Twilio's list): the whole message, any case. They suppress `sms` for the sender. */
 export const STOP_KEYWORDS = ['STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'OPTOUT', 'REVOKE'];
 /** Opt-in keywords: lift the sender's STOP. */
@@ -121,7 +152,7 @@ export function twilioWebhooksRoutes({ db, client, log, config, bodyLimit = '100
     next();
   };
 
-  routes.post(TWILIO_STATUS_PATH, form, twilioSignature, async (req, res) => {
+  routes.post(TWILIO_STATUS_PATH, form, twilioSignature, rejectUnsafeInput, boundedParams, async (req, res) => {
     const params = (req.body ?? {}) as TwilioParams;
     const sid = param(params, 'CallSid') ?? param(params, 'MessageSid') ?? param(params, 'SmsSid');
     const mapped = mapTwilioStatus(params);
@@ -154,7 +185,7 @@ export function twilioWebhooksRoutes({ db, client, log, config, bodyLimit = '100
     res.status(204).end();
   });
 
-  routes.post(TWILIO_INBOUND_PATH, form, twilioSignature, async (req, res) => {
+  routes.post(TWILIO_INBOUND_PATH, form, twilioSignature, rejectUnsafeInput, boundedParams, async (req, res) => {
     const params = (req.body ?? {}) as TwilioParams;
     const from = param(params, 'From');
     const keyword = (param(params, 'Body') ?? '').trim().toUpperCase();
@@ -192,6 +223,7 @@ const twilioForm = (properties: Record<string, unknown>) => ({
   required: true,
   content: { 'application/x-www-form-urlencoded': { schema: { type: 'object', properties } } },
 });
+const storedParam = { type: 'string', maxLength: MAX_TWILIO_PARAM_LENGTH };
 const signatureHeader = {
   name: 'X-Twilio-Signature',
   in: 'header',
@@ -214,14 +246,14 @@ export const twilioWebhooksPaths: OpenApiPaths = {
       security: [],
       parameters: [signatureHeader],
       requestBody: twilioForm({
-        MessageSid: { type: 'string' },
-        MessageStatus: { type: 'string' },
-        CallSid: { type: 'string' },
-        CallStatus: { type: 'string' },
-        CallDuration: { type: 'string' },
-        ErrorCode: { type: 'string' },
+        MessageSid: storedParam,
+        MessageStatus: storedParam,
+        CallSid: storedParam,
+        CallStatus: storedParam,
+        CallDuration: storedParam,
+        ErrorCode: storedParam,
       }),
-      responses: { '204': { description: 'Recorded' }, ...errors(403, 503) },
+      responses: { '204': { description: 'Recorded' }, ...errors(400, 403, 503) },
     },
   },
   [TWILIO_INBOUND_PATH]: {
@@ -233,10 +265,10 @@ export const twilioWebhooksPaths: OpenApiPaths = {
         `${START_KEYWORDS.join(', ')} lift that; ${HELP_KEYWORDS.join(', ')} answer with SMS_HELP_TEXT. Answers TwiML.`,
       security: [],
       parameters: [signatureHeader],
-      requestBody: twilioForm({ MessageSid: { type: 'string' }, From: { type: 'string' }, Body: { type: 'string' } }),
+      requestBody: twilioForm({ MessageSid: storedParam, From: storedParam, Body: { type: 'string' } }),
       responses: {
         '200': { description: 'TwiML', content: { 'text/xml': { schema: { type: 'string' } } } },
-        ...errors(403),
+        ...errors(400, 403, 503),
       },
     },
   },

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { Express } from 'express';
 import request from 'supertest';
 import { createApp } from '../../api/app';
+import { MAX_INPUT_DEPTH } from '../../api/errors';
 import { JourneyRouter } from '../../journeys/router';
 import { loadConfig } from '../../runtime/config';
 import { createDb } from '../../runtime/db';
@@ -108,6 +109,52 @@ describe('createApp under hostile input and failing dependencies', function () {
     const path = await authed(request(app).get('/v1/runs/journey%00x'));
     assert.equal(path.status, 400);
     assert.deepEqual(fieldsOf(path.body), ['(url)']);
+  });
+
+  /** `levels` objects, each in the one before: `{ n: { n: ... {} } }`. */
+  const nested = (levels: number): object => {
+    let value = {};
+    for (let i = 0; i < levels; i++) value = { n: value };
+    return value;
+  };
+
+  it(`answers 400 naming the place of a body nested deeper than ${MAX_INPUT_DEPTH} levels, however deep`, async () => {
+    const put = (attributes: object) => authed(request(app).put(`/v1/consumers/${unique('c')}`)).send({ attributes });
+    // `attributes` is level 1: its 98 nested objects end at level 99, the last accepted.
+    assert.equal((await put(nested(MAX_INPUT_DEPTH - 2))).status, 201);
+    const deep = await put(nested(MAX_INPUT_DEPTH - 1));
+    assert.equal(deep.status, 400);
+    assert.deepEqual(fieldsOf(deep.body), [['attributes', ...Array<string>(MAX_INPUT_DEPTH - 1).fill('n')].join('.')]);
+    // 50 000 levels of arrays (100 kB) overflowed the stack of the NUL check: a 500.
+    const depth = 40_000;
+    const body = `{"id":"e","type":"bill.issued","consumerId":"c","occurredAt":"2026-11-22T10:00:00Z","data":{"x":${'['.repeat(depth)}${']'.repeat(depth)}}}`;
+    const res = await postEvent(app, body);
+    assert.equal(res.status, 400, JSON.stringify(res.body));
+    assert.equal(res.body.error.code, 'InvalidInput');
+    assert.equal(fieldsOf(res.body)[0], ['data', 'x', ...Array<string>(MAX_INPUT_DEPTH - 2).fill('0')].join('.'));
+    const journey = await authed(request(app).post('/v1/journeys/validate'))
+      .set('content-type', 'application/json')
+      .send(`${'{"n":'.repeat(10_000)}{}${'}'.repeat(10_000)}`);
+    assert.equal(journey.status, 400);
+  });
+
+  it('answers 400 naming the place of an unpaired surrogate, which jsonb refuses (it was a 500)', async () => {
+    const put = (attributes: object) => authed(request(app).put(`/v1/consumers/${unique('c')}`)).send({ attributes });
+    for (const [attributes, field] of [
+      [{ note: 'a\udc00' }, 'attributes.note'],
+      [{ note: ['ok', '\ud800b'] }, 'attributes.note.1'],
+      [{ ['k\ud83d']: 1 }, 'attributes.k\ud83d'],
+    ] as const) {
+      const res = await put(attributes);
+      assert.equal(res.status, 400, JSON.stringify(res.body));
+      assert.deepEqual(fieldsOf(res.body), [field]);
+      assert.match(res.body.error.message, /valid Unicode/);
+    }
+    // A pair is one character, outside the Basic Multilingual Plane: accepted.
+    assert.equal((await put({ note: '\ud83d\ude00 \u{1F600}' })).status, 201);
+    const event = await postEvent(app, validEvent({ id: 'e\udfff' }));
+    assert.equal(event.status, 400);
+    assert.deepEqual(fieldsOf(event.body), ['id']);
   });
 
   it('answers 400, not 500, for broken percent-encoding in a path', async () => {

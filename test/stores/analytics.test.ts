@@ -4,8 +4,11 @@ import type { Db } from '../../runtime/db';
 import {
   analyticsRange,
   DEFAULT_ANALYTICS_DAYS,
+  EARLIEST_ANALYTICS_INSTANT,
   journeyAnalytics,
+  LATEST_ANALYTICS_INSTANT,
   MAX_ANALYTICS_DAYS,
+  OUT_OF_ANALYTICS_BOUNDS,
   rangeProblem,
 } from '../../stores/analytics';
 import { analyticsDatabase, JOURNEY } from '../support/analytics-scenario';
@@ -86,6 +89,17 @@ describe('stores/analytics', () => {
       assert.equal(rangeProblem({ from, to: at(1) }), undefined);
       assert.equal(rangeProblem({ from, to: at(limit) }), undefined);
       assert.match(rangeProblem({ from, to: at(limit + 1) }) ?? '', /at most 366 days/);
+    });
+
+    it('refuses a range outside the years 1 to 9999 (PostgreSQL has no year 0)', () => {
+      const first = new Date('0001-01-01T00:00:00Z');
+      const end = new Date(Date.UTC(10_000, 0, 1));
+      const ms = (date: Date, delta: number) => new Date(date.getTime() + delta);
+      assert.equal(rangeProblem({ from: first, to: ms(first, 1) }), undefined);
+      assert.equal(rangeProblem({ from: ms(first, -1), to: ms(first, 1) }), OUT_OF_ANALYTICS_BOUNDS);
+      assert.equal(rangeProblem({ from: ms(end, -1), to: end }), undefined);
+      assert.equal(rangeProblem({ from: ms(end, -1), to: ms(end, 1) }), OUT_OF_ANALYTICS_BOUNDS);
+      assert.deepEqual([EARLIEST_ANALYTICS_INSTANT, LATEST_ANALYTICS_INSTANT], [first, end]);
     });
   });
 });

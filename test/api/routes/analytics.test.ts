@@ -182,6 +182,16 @@ describe('journey analytics routes', () => {
       ['an empty range', '?from=2026-11-05T00:00:00Z&to=2026-11-05T00:00:00Z', ['query.from']],
       ['a from in the future without to', '?from=2999-01-01', ['query.from']],
       ['a range over 366 days', '?from=2024-01-01&to=2025-01-01', ['query.from']],
+      // Outside the years 1 to 9999 (PostgreSQL has no year 0): these were answered 500.
+      ['a from in the year 0', '?from=0000-12-31&to=0001-01-02', ['query.from']],
+      ['a from an offset carries into the year 0', '?from=0001-01-01T00:00:00%2B01:00&to=0001-01-02', ['query.from']],
+      ['a to whose default from falls in the year 0', '?to=0001-01-01T00:00:00Z', ['query.to']],
+      ['a to an offset carries into the year 10000', '?from=9999-12-31&to=9999-12-31T23:00:00-05:00', ['query.to']],
+      [
+        'a range an offset carries into the year 10000',
+        '?from=9999-12-31T20:00:00-05:00&to=9999-12-31T23:00:00-05:00',
+        ['query.from', 'query.to'],
+      ],
     ];
     for (const [name, query, fields] of invalid) {
       it(`answers 400 naming the field for ${name}`, async () => {
@@ -191,6 +201,18 @@ describe('journey analytics routes', () => {
         assert.deepEqual(fieldsOf(res.body), fields);
       });
     }
+
+    it('answers the first and the last day an ISO date can name', async () => {
+      const first = await get('?from=0001-01-01&to=0001-01-02');
+      assert.equal(first.status, 200, JSON.stringify(first.body));
+      assert.deepEqual(
+        first.body.daily.map((d: { date: string }) => d.date),
+        ['0001-01-01', '0001-01-02'],
+      );
+      const last = await get('?from=9999-12-31&to=9999-12-31');
+      assert.equal(last.status, 200, JSON.stringify(last.body));
+      assert.deepEqual(last.body.daily, [day('9999-12-31')]);
+    });
 
     it('answers 400 for a journey id that cannot exist', async () => {
       const res = await get('', 'a%20b');

@@ -138,6 +138,13 @@ describe('POST /webhooks/email/events', () => {
       ['events.0.at'],
     ],
     ['no events', { events: [] }, ['events']],
+    // Text PostgreSQL cannot hold: these were answered 500.
+    [
+      'a NUL character in the message id',
+      { events: [{ type: 'delivered', messageId: 'a\u0000b' }] },
+      ['events.0.messageId'],
+    ],
+    ['an unpaired surrogate', { events: [{ type: 'delivered', messageId: 'a\udc00' }] }, ['events.0.messageId']],
     ['a bare array', [{ type: 'delivered', messageId: 'x' }], ['(body)']],
   ];
   for (const [name, body, fields] of bad) {

@@ -71,6 +71,20 @@ describe('POST /webhooks/print/status', () => {
     );
   });
 
+  it('answers 400 naming the field for text PostgreSQL cannot hold (it was a 500)', async () => {
+    for (const letterId of ['LT\u0000', 'LT\ud800']) {
+      const res = await post([
+        { letterId: 'LT1', status: 'mailed' },
+        { letterId, status: 'mailed' },
+      ]);
+      assert.equal(res.status, 400, JSON.stringify(res.body));
+      assert.deepEqual(
+        res.body.error.fields.map((f: { path: string }) => f.path),
+        ['events.1.letterId'],
+      );
+    }
+  });
+
   it('documents every route in its OpenAPI fragment', () => {
     assert.deepEqual(Object.keys(printWebhooksPaths).sort(), ['/webhooks/print/status']);
   });

@@ -1,15 +1,21 @@
 /** Twilio's signed callbacks: message and call status reports, and inbound SMS keywords (STOP, START, HELP). */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Express } from 'express';
 import request from 'supertest';
 import twilio from 'twilio';
-import { mapTwilioStatus, twilioWebhooksPaths, twilioWebhooksRoutes } from '../../../api/routes/twilio-webhooks';
+import {
+  mapTwilioStatus,
+  MAX_TWILIO_PARAM_LENGTH,
+  twilioWebhooksPaths,
+  twilioWebhooksRoutes,
+} from '../../../api/routes/twilio-webhooks';
 import type { Config } from '../../../runtime/config';
 import type { Db } from '../../../runtime/db';
 import { listMessageEvents } from '../../../stores/message-events';
 import { suppress, suppressedChannels } from '../../../stores/suppressions';
-import { appWith, silentLog } from '../../support/api';
+import { appWith, fieldsOf, silentLog } from '../../support/api';
 import { randomPhone } from '../../support/consumers';
 import { openRunsTemporal, postgres, unique } from '../../support/resources';
 import {
@@ -202,6 +208,22 @@ describe('Twilio webhooks', () => {
       assert.deepEqual(await listMessageEvents(db, key), []);
     });
 
+    it('answers 400 naming the field for a signed sid or status longer than the limit', async () => {
+      const long = 'x'.repeat(MAX_TWILIO_PARAM_LENGTH + 1);
+      for (const [params, field] of [
+        // A receipt key of kilobytes that do not compress: over PostgreSQL's index row limit, it was a 500.
+        [{ MessageSid: `SM${randomBytes(1600).toString('hex')}`, MessageStatus: 'delivered' }, 'MessageSid'],
+        [{ MessageSid: `SM${long}`, MessageStatus: 'delivered' }, 'MessageSid'],
+        [{ MessageSid: unique('SM'), MessageStatus: 'delivered', CallStatus: long }, 'CallStatus'],
+      ] as const) {
+        const res = await status(params);
+        assert.equal(res.status, 400, JSON.stringify(res.body));
+        assert.deepEqual(fieldsOf(res.body), [field]);
+      }
+      const atLimit = await status({ MessageSid: `SM${long.slice(3)}`, MessageStatus: 'delivered' });
+      assert.equal(atLimit.status, 204);
+    });
+
     it('answers 403 when Twilio is not configured (nothing to check signatures with)', async () => {
       const unconfigured = buildApp({ ...config, twilio: undefined });
       const params = { MessageSid: unique('SM'), MessageStatus: 'delivered' };
@@ -267,6 +289,25 @@ describe('Twilio webhooks', () => {
       const replay = await signedForm('/webhooks/twilio/inbound', stop);
       assert.equal(replay.status, 200);
       assert.equal(await smsSuppressed(phone), undefined);
+    });
+
+    it('answers 400 naming the field, and suppresses nothing, for a signed From PostgreSQL cannot store', async () => {
+      // A NUL character, and an address of kilobytes that do not compress (over PostgreSQL's index row
+      // limit): both were a 500.
+      for (const [from, message] of [
+        ['+1415\u00005550100', 'contains a NUL character'],
+        [`+1${randomBytes(1600).toString('hex')}`, `longer than ${MAX_TWILIO_PARAM_LENGTH} characters`],
+      ]) {
+        const res = await inbound(from!, 'STOP');
+        assert.equal(res.status, 400, JSON.stringify(res.body));
+        assert.deepEqual(res.body.error.fields, [{ path: 'From', message }]);
+      }
+      const sid = `SM${randomBytes(1600).toString('hex')}`;
+      const res = await signedForm('/webhooks/twilio/inbound', { MessageSid: sid, From: randomPhone(), Body: 'x' });
+      assert.equal(res.status, 400);
+      assert.deepEqual(fieldsOf(res.body), ['MessageSid']);
+      // Unsigned, it is refused before its form is looked at.
+      assert.equal((await inbound('+1415\u00005550100', 'STOP', null)).status, 403);
     });
 
     it('answers 403 and suppresses nothing for a bad or missing signature', async () => {
