@@ -57,6 +57,12 @@ const envSchema = z.object({
   CHANNEL_RATE_LIMITS: z.string().default('email=50,sms=10,voice=5,print=20'),
   BILL_REMINDER_DELAY: z.string().default('3 days'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  METRICS_PORT: port(9464),
+  METRICS_HOST: optional,
+  TEMPORAL_METRICS_ADDRESS: optional,
+  OTEL_EXPORTER_OTLP_ENDPOINT: optional,
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optional,
+  OTEL_SDK_DISABLED: optional,
 });
 
 /** Twilio credentials; present only when all three variables are set. */
@@ -143,6 +149,20 @@ export interface Config {
   channels: ChannelsConfig;
   journeys: { billReminderDelay: string };
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  /** Prometheus metrics (runtime/metrics.ts). */
+  metrics: {
+    /** Port of the worker process's `/metrics` (the API serves its own at `/metrics`). @default 9464 */
+    port: number;
+    /** Address the worker's metrics server binds. @default all interfaces */
+    host?: string;
+    /** Bind address of the Temporal SDK's Prometheus exporter; `off`: none. @default a free loopback port */
+    temporalAddress?: string;
+  };
+  /**
+   * OpenTelemetry tracing (runtime/tracing.ts): on when an OTLP endpoint is set and OTEL_SDK_DISABLED is not
+   * `true`; the exporter reads the other OTEL_* variables itself.
+   */
+  tracing: { enabled: boolean };
 }
 
 /** Thrown when the environment holds an invalid value; names every bad variable. */
@@ -229,6 +249,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     journeys: { billReminderDelay: e.BILL_REMINDER_DELAY },
     logLevel: e.LOG_LEVEL,
+    metrics: { port: e.METRICS_PORT, host: e.METRICS_HOST, temporalAddress: e.TEMPORAL_METRICS_ADDRESS },
+    tracing: {
+      enabled:
+        Boolean(e.OTEL_EXPORTER_OTLP_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) &&
+        e.OTEL_SDK_DISABLED?.toLowerCase() !== 'true',
+    },
   };
 }
 

@@ -3,9 +3,23 @@
  * each channel's sends run on their own task queue, so each channel has its own provider rate limit.
  */
 import type { DataConverter } from '@temporalio/common';
-import { type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import {
+  makeWorkflowExporter,
+  OpenTelemetryActivityInboundInterceptor,
+  OpenTelemetryActivityOutboundInterceptor,
+} from '@temporalio/interceptors-opentelemetry';
+import { type NativeConnection, Worker, type WorkerOptions, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Activities } from '../activities';
 import { type Channel, channels, channelTaskQueue } from '../contract/channels';
+import type { Tracing } from '../runtime/tracing';
+
+/**
+ * The workflow interceptors of tracing (the SDK's OpenTelemetry ones), bundled with the workflows when tracing
+ * is on: they read the trace context the client put in the start or signal headers and pass it on to activities.
+ */
+export const tracingWorkflowInterceptorModules: readonly string[] = [
+  require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
+];
 
 /** Options of {@link createJourneyWorkers}. */
 export interface JourneyWorkerOptions {
@@ -19,6 +33,28 @@ export interface JourneyWorkerOptions {
   dataConverter?: DataConverter;
   /** Sends per second per channel, across all workers of the task queue (Temporal enforces it). */
   rateLimits?: Partial<Record<Channel, number>>;
+  /**
+   * Trace workflows and activities (runtime/tracing.ts). A prebuilt `workflowBundle` must then be built with
+   * {@link tracingWorkflowInterceptorModules}. @default no tracing: no interceptor, no sink
+   */
+  tracing?: Tracing;
+}
+
+/** The tracing interceptors and the workflow span sink of a worker; none without tracing. */
+function tracingOptions(tracing: Tracing | undefined, hostsWorkflows: boolean): Partial<WorkerOptions> {
+  if (!tracing) return {};
+  return {
+    interceptors: {
+      activity: [
+        (ctx) => ({
+          inbound: new OpenTelemetryActivityInboundInterceptor(ctx, { tracer: tracing.tracer }),
+          outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
+        }),
+      ],
+      ...(hostsWorkflows ? { workflowModules: [...tracingWorkflowInterceptorModules] } : {}),
+    },
+    ...(hostsWorkflows ? { sinks: { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) } } : {}),
+  };
 }
 
 /** The workers of one process, run and stopped together. */
@@ -42,6 +78,7 @@ export async function createJourneyWorkers(options: JourneyWorkerOptions): Promi
   } as const;
   const main = await Worker.create({
     ...common,
+    ...tracingOptions(options.tracing, true),
     taskQueue: options.taskQueue,
     activities: options.activities,
     ...(options.workflowBundle
@@ -52,6 +89,7 @@ export async function createJourneyWorkers(options: JourneyWorkerOptions): Promi
     channels.map((channel) =>
       Worker.create({
         ...common,
+        ...tracingOptions(options.tracing, false),
         taskQueue: channelTaskQueue(options.taskQueue, channel),
         activities: { sendMessage: options.activities.sendMessage },
         maxTaskQueueActivitiesPerSecond: options.rateLimits?.[channel],
