@@ -27,18 +27,32 @@ export interface RunProgress {
   steps: StepVisit[];
 }
 
+/** What one {@link recordRunProgress} call changed: whether it recorded the run's entry, or its end. */
+export interface RunProgressChange {
+  /** This call created the run's row (the first report of the run). */
+  entered: boolean;
+  /** This call ended the run (its row was running or absent, and the report has it ended). */
+  ended: boolean;
+}
+
 /**
  * Records a run and the step visits it reports, in one transaction. Safe to repeat (the Temporal activity
  * calling it may be retried): the run row is upserted, visits already recorded are left as they are, and a
- * run that has ended keeps its first end (status, outcome, time); it never goes back to `running`.
+ * run that has ended keeps its first end (status, outcome, time); it never goes back to `running`. Says what
+ * changed, so that a repeated report is not counted twice (runtime/metrics.ts).
  */
-export async function recordRunProgress(db: Db, progress: RunProgress): Promise<void> {
+export async function recordRunProgress(db: Db, progress: RunProgress): Promise<RunProgressChange> {
   const ended = progress.status !== 'running';
   // `journey_runs.<column>` is the stored row, `excluded.<column>` the reported one.
   const whileRunning = (column: string) =>
     db.raw(`case when journey_runs.status = 'running' then excluded.?? else journey_runs.?? end`, [column, column]);
-  await db.transaction(async (tx) => {
-    await tx('journey_runs')
+  return db.transaction(async (tx) => {
+    // Locks the row while it exists, so two reports of one end cannot both see it running.
+    const before = await tx('journey_runs')
+      .where({ workflow_id: progress.workflowId, run_id: progress.runId })
+      .forUpdate()
+      .first<{ status: JourneyStatus } | undefined>('status');
+    const [row] = await tx('journey_runs')
       .insert({
         workflow_id: progress.workflowId,
         run_id: progress.runId,
@@ -51,8 +65,12 @@ export async function recordRunProgress(db: Db, progress: RunProgress): Promise<
         ended_at: ended ? (progress.endedAt ?? tx.fn.now()) : null,
       })
       .onConflict(['workflow_id', 'run_id'])
-      .merge({ status: whileRunning('status'), outcome: whileRunning('outcome'), ended_at: whileRunning('ended_at') });
-    if (progress.steps.length === 0) return;
+      .merge({ status: whileRunning('status'), outcome: whileRunning('outcome'), ended_at: whileRunning('ended_at') })
+      // xmax is 0 on a row this statement inserted (rather than updated on conflict).
+      .returning<{ inserted: boolean }[]>(tx.raw('(xmax = 0) as inserted'));
+    const inserted = row?.inserted === true;
+    const change = { entered: inserted, ended: ended && (inserted || before?.status === 'running') };
+    if (progress.steps.length === 0) return change;
     await tx('journey_step_visits')
       .insert(
         progress.steps.map((step) => ({
@@ -67,5 +85,6 @@ export async function recordRunProgress(db: Db, progress: RunProgress): Promise<
       )
       .onConflict(['workflow_id', 'run_id', 'step_id', 'visit'])
       .ignore();
+    return change;
   });
 }

@@ -144,6 +144,22 @@ describe('stores/journey-runs', () => {
       ]);
     });
 
+    it('says which report entered the run and which ended it, once each (what the run metrics count)', async () => {
+      const p = progress();
+      assert.deepEqual(await recordRunProgress(shared, p), { entered: true, ended: false });
+      assert.deepEqual(await recordRunProgress(shared, p), { entered: false, ended: false });
+      const end = { ...p, status: 'converted' as const, outcome: 'goal: paid' };
+      const ends = await Promise.all([recordRunProgress(shared, end), recordRunProgress(shared, end)]);
+      assert.deepEqual(
+        ends.map((change) => change.ended).sort(),
+        [false, true],
+        'of two concurrent reports of one end, one ended the run',
+      );
+      assert.deepEqual(await recordRunProgress(shared, end), { entered: false, ended: false });
+      const endedAtOnce = progress({ status: 'failed', outcome: 'ConsumerNotFound' });
+      assert.deepEqual(await recordRunProgress(shared, endedAtOnce), { entered: true, ended: true });
+    });
+
     it('keeps the runs of two executions of one workflow id apart', async () => {
       const first = progress({ status: 'completed', outcome: 'exit', endedAt: '2026-11-02T00:00:00Z' });
       const second = { ...first, runId: unique('run'), status: 'running' as const, enteredAt: '2026-11-03T00:00:00Z' };
