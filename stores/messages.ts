@@ -159,12 +159,13 @@ export async function recordOutcome(
 /** Lists messages, newest first. */
 export async function listMessages(
   db: Db,
-  filter: { consumerId?: string; journeyId?: string; limit?: number },
+  filter: { consumerId?: string; journeyId?: string; channel?: string; limit?: number },
 ): Promise<MessageRecord[]> {
   const query = db('messages')
     .orderBy('created_at', 'desc')
     .limit(filter.limit ?? 100);
   if (filter.consumerId) void query.where('consumer_id', filter.consumerId);
   if (filter.journeyId) void query.where('journey_id', filter.journeyId);
+  if (filter.channel) void query.where('channel', filter.channel);
   return ((await query) as MessageRow[]).map(toRecord);
 }

@@ -6,7 +6,7 @@ import { messagesPaths, messagesRoutes } from '../../../api/routes/messages';
 import type { Db } from '../../../runtime/db';
 import { applyDeliveryReport } from '../../../stores/message-events';
 import { beginAttempt, markSent } from '../../../stores/messages';
-import { auth, v1App } from '../../support/api';
+import { auth, fieldsOf, v1App } from '../../support/api';
 import { newConsumerId } from '../../support/consumers';
 import { postgres, unique } from '../../support/resources';
 
@@ -62,6 +62,31 @@ describe('messages routes', () => {
         ).status,
         404,
       );
+    });
+  });
+
+  describe('GET /v1/messages', () => {
+    it('lists only the messages of the channel asked for', async () => {
+      const consumerId = await newConsumerId(db, { email: 'ch@example.com' });
+      const journeyId = unique('j');
+      for (const channel of ['email', 'sms', 'email'] as const) {
+        await beginAttempt(db, { key: unique('msg'), consumerId, journeyId, step: 's', channel, provider: 'p' });
+      }
+      const channelsOf = async (query: string) => {
+        const res = await request(app).get(`/v1/messages?journeyId=${journeyId}${query}`).set(auth);
+        assert.equal(res.status, 200);
+        return res.body.messages.map((m: { channel: string }) => m.channel).sort();
+      };
+      assert.deepEqual(await channelsOf(''), ['email', 'email', 'sms']);
+      assert.deepEqual(await channelsOf('&channel=email'), ['email', 'email']);
+      assert.deepEqual(await channelsOf('&channel=sms'), ['sms']);
+      assert.deepEqual(await channelsOf('&channel=print'), []);
+    });
+
+    it('answers 400 naming query.channel for a channel that does not exist', async () => {
+      const res = await request(app).get('/v1/messages?channel=fax').set(auth);
+      assert.equal(res.status, 400);
+      assert.deepEqual(fieldsOf(res.body), ['query.channel']);
     });
   });
 
