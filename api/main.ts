@@ -9,7 +9,7 @@ import { listen } from './server';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const log = createLogger(config.logLevel, 'api');
+  const log = createLogger(config.logLevel, 'api', { format: config.logFormat });
   if (!config.database.url) throw new Error('DATABASE_URL is required');
   if (config.api.keys.length === 0) throw new Error('API_KEYS is required (comma-separated bearer keys)');
   const db = createDb(config.database.url);

@@ -42,7 +42,7 @@ const isLoopback = (host: string) => ['127.0.0.1', '::1', 'localhost'].includes(
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const log = createLogger(config.logLevel, 'journey-executor');
+  const log = createLogger(config.logLevel, 'journey-executor', { format: config.logFormat });
   installTemporalLogging(log);
   // From the start: a signal during start-up stops the stack once it is up.
   const stop = stopRequested(log);

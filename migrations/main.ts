@@ -6,7 +6,7 @@ import { createLogger } from '../runtime/logger';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const log = createLogger(config.logLevel, 'migrate');
+  const log = createLogger(config.logLevel, 'migrate', { format: config.logFormat });
   if (!config.database.url) throw new Error('DATABASE_URL is required');
   const db = createDb(config.database.url, { max: 1 });
   try {

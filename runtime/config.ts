@@ -57,6 +57,7 @@ const envSchema = z.object({
   CHANNEL_RATE_LIMITS: z.string().default('email=50,sms=10,voice=5,print=20'),
   BILL_REMINDER_DELAY: z.string().default('3 days'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['json', 'pretty', 'auto']).default('auto'),
   METRICS_PORT: port(9464),
   METRICS_HOST: optional,
   TEMPORAL_METRICS_ADDRESS: optional,
@@ -149,6 +150,8 @@ export interface Config {
   channels: ChannelsConfig;
   journeys: { billReminderDelay: string };
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  /** `pretty`: one readable line per entry; `json`: JSON lines; `auto`: pretty when stdout is a terminal. @default 'auto' */
+  logFormat: z.infer<typeof envSchema>['LOG_FORMAT'];
   /** Prometheus metrics (runtime/metrics.ts). */
   metrics: {
     /** Port of the worker process's `/metrics` (the API serves its own at `/metrics`). @default 9464 */
@@ -249,6 +252,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     journeys: { billReminderDelay: e.BILL_REMINDER_DELAY },
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     metrics: { port: e.METRICS_PORT, host: e.METRICS_HOST, temporalAddress: e.TEMPORAL_METRICS_ADDRESS },
     tracing: {
       enabled:

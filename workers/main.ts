@@ -10,7 +10,7 @@ import { createJourneyWorkers } from './worker';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const log = createLogger(config.logLevel, 'worker');
+  const log = createLogger(config.logLevel, 'worker', { format: config.logFormat });
   installTemporalLogging(log);
   if (!config.database.url) throw new Error('DATABASE_URL is required');
   const db = createDb(config.database.url);

@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { ConfigError, loadConfig } from '../../runtime/config';
+import { createLogger, type LogFormat, prettyLine } from '../../runtime/logger';
+
+/** A destination that records what is written, claiming to be a terminal when `tty`. */
+function capture(tty: boolean) {
+  const stream = Object.assign(new PassThrough(), { isTTY: tty });
+  const lines: string[] = [];
+  stream.on('data', (chunk: Buffer) => lines.push(...chunk.toString('utf8').split('\n').filter(Boolean)));
+  return { stream, lines };
+}
+
+function logOnce(tty: boolean, format?: LogFormat) {
+  const { stream, lines } = capture(tty);
+  const log = createLogger('info', 'api', { destination: stream, ...(format ? { format } : {}) });
+  log.info({ workflowId: 'journey:bill-reminder:c-42', step: 'wait 3 days', attempt: 2 }, 'run started');
+  return lines;
+}
+
+describe('createLogger', () => {
+  it('writes JSON lines when the destination is not a terminal', () => {
+    const [line, ...rest] = logOnce(false);
+    assert.equal(rest.length, 0);
+    const entry = JSON.parse(line ?? '') as Record<string, unknown>;
+    assert.equal(entry.msg, 'run started');
+    assert.equal(entry.workflowId, 'journey:bill-reminder:c-42');
+    assert.equal(entry.level, 30);
+  });
+
+  it('writes one readable line per entry when the destination is a terminal', () => {
+    const lines = logOnce(true);
+    assert.equal(lines.length, 1);
+    // Colours only decorate; without them the line reads as below.
+    const plain = (lines[0] ?? '').replace(/\u001b\[\d+m/g, '');
+    assert.match(
+      plain,
+      /^\d\d:\d\d:\d\d\.\d{3} INFO {2}api: run started workflowId=journey:bill-reminder:c-42 step="wait 3 days" attempt=2$/,
+    );
+  });
+
+  it('follows LOG_FORMAT over the terminal check, both ways', () => {
+    assert.throws(() => JSON.parse(logOnce(false, 'pretty')[0] ?? ''), SyntaxError);
+    assert.equal((JSON.parse(logOnce(true, 'json')[0] ?? '') as { msg: string }).msg, 'run started');
+    assert.equal(loadConfig({ LOG_FORMAT: 'pretty' }).logFormat, 'pretty');
+    assert.equal(loadConfig({}).logFormat, 'auto');
+    assert.throws(
+      () => loadConfig({ LOG_FORMAT: 'yaml' }),
+      (err: ConfigError) => /LOG_FORMAT/.test(err.message),
+    );
+  });
+
+  for (const format of ['json', 'pretty'] as const) {
+    it(`never writes contact details or message content (${format})`, () => {
+      const { stream, lines } = capture(false);
+      const log = createLogger('debug', 'worker', { destination: stream, format });
+      log.info(
+        {
+          consumerId: 'c-42',
+          email: 'ada@example.com',
+          phone: '+15551230001',
+          to: '+15551230002',
+          consumer: { email: 'ada@example.com', phone: '+15551230001', attributes: { firstName: 'Ada' } },
+          message: { subject: 'Your bill', body: 'Pay 10.00 USD', html: '<p>Pay</p>', text: 'Pay' },
+        },
+        'sent',
+      );
+      const out = lines.join('\n');
+      for (const secret of ['ada@example.com', '+1555123000', 'Your bill', 'Pay', 'Ada'])
+        assert.ok(!out.includes(secret), `${secret} leaked: ${out}`);
+      assert.ok(out.includes('c-42'), 'the consumer id is not a contact detail');
+      assert.ok(out.includes('[redacted]'));
+    });
+  }
+
+  it('prints an error with its stack under the line, and passes through what is not JSON', () => {
+    const { stream, lines } = capture(false);
+    const log = createLogger('info', 'api', { destination: stream, format: 'pretty' });
+    log.error({ err: new Error('boom') }, 'request failed');
+    assert.match(lines[0] ?? '', /ERROR api: request failed$/);
+    assert.match(lines[1] ?? '', /^ {4}Error: boom$/);
+    assert.match(lines[2] ?? '', /^ {4}\s*at /);
+    assert.equal(prettyLine('not json\n'), 'not json\n');
+  });
+});
