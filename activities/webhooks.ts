@@ -11,10 +11,17 @@ import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { isIP } from 'node:net';
+import { context, propagation } from '@opentelemetry/api';
+import {
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_SERVER_ADDRESS,
+} from '@opentelemetry/semantic-conventions';
 import { ApplicationFailure } from '@temporalio/activity';
 import { FailureType } from '../contract/failures';
 import type { WebhookResult } from '../contract/journey-run';
 import { type AllowedHost, isAllowedHost, isRefusedAddress, urlProblem } from '../runtime/network-policy';
+import { withClientSpan } from '../runtime/tracing';
 
 /** A webhook call. `context` is the run's data, sent along so the endpoint can decide on it. */
 export interface WebhookRequest {
@@ -87,14 +94,17 @@ function requestOnce(
     }
     let refusal: Error | undefined;
     const client = url.protocol === 'https:' ? https : http;
+    const headers: Record<string, string | number> = {
+      accept: 'application/json',
+      ...(payload === undefined
+        ? {}
+        : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+    };
+    // The endpoint may join the run's trace (W3C traceparent); without tracing nothing is added.
+    propagation.inject(context.active(), headers);
     const req = client.request(url, {
       method: request.method,
-      headers: {
-        accept: 'application/json',
-        ...(payload === undefined
-          ? {}
-          : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
-      },
+      headers,
       lookup: pinnedLookup(policy.lookup ?? dnsLookup, allowed, (err) => (refusal = err)),
       agent: false,
     });
@@ -150,7 +160,15 @@ export async function callWebhook(request: WebhookRequest, policy: OutboundPolic
   for (let hops = 0; ; hops++) {
     const problem = urlProblem(url.toString(), policy.allowedHosts);
     if (problem) throw forbidden(`${hops === 0 ? 'The webhook URL' : 'A redirect'} ${problem}`);
-    const hop = await requestOnce(url, { ...request, method }, policy, payload, deadline);
+    const hop = await withClientSpan(
+      `webhook ${method}`,
+      { [ATTR_HTTP_REQUEST_METHOD]: method, [ATTR_SERVER_ADDRESS]: url.hostname },
+      async (span) => {
+        const answer = await requestOnce(url, { ...request, method }, policy, payload, deadline);
+        span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, answer.status);
+        return answer;
+      },
+    );
     if ([301, 302, 303, 307, 308].includes(hop.status) && hop.location) {
       if (hops >= (policy.maxRedirects ?? 3))
         throw forbidden(`Webhook redirected more than ${policy.maxRedirects ?? 3} times`);

@@ -2,6 +2,7 @@
  * The HTTP API as an express app, built without `listen()` so tests drive it with supertest: the routes of
  * api/routes/, one module per resource, mounted behind the API key (/v1) or their own checks (webhooks).
  */
+import { trace, type Tracer } from '@opentelemetry/api';
 import type { Client } from '@temporalio/client';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
@@ -11,9 +12,11 @@ import type { Config } from '../runtime/config';
 import type { Db } from '../runtime/db';
 import type { Logger } from '../runtime/logger';
 import { EncryptionCodec } from '../runtime/payload-codec';
+import { TRACER_NAME } from '../runtime/tracing';
 import { authenticate, createLimits, type KeyInput, limitByAddress } from './auth';
 import { errorHandler, NotFoundError, rejectUnsafeInput, requireJsonBody } from './errors';
 import { docsRoutes } from './openapi';
+import { traceRequests } from './tracing';
 import { analyticsRoutes } from './routes/analytics';
 import { codecRoutes } from './routes/codec';
 import { consumersRoutes } from './routes/consumers';
@@ -43,6 +46,8 @@ export interface AppDeps {
   bodyLimit?: string;
   /** Routes events to published journeys. */
   router: JourneyRouter;
+  /** Traces each request (api/tracing.ts), the root of the trace of what it starts. @default no tracing */
+  tracer?: Tracer;
   /**
    * How long an event may wait for Temporal before the API answers 503 (the caller retries).
    * @default 4000
@@ -62,6 +67,7 @@ export function createApp(deps: AppDeps): Express {
   const limits = createLimits(rateLimits);
   const app = express();
   app.disable('x-powered-by');
+  if (deps.tracer) app.use(traceRequests(deps.tracer));
   app.set('query parser', 'simple');
 
   // Security headers on every answer (the JSON API and the Swagger UI page alike).
@@ -118,6 +124,8 @@ export async function createConfiguredApp(
   await router.start();
   const app = createApp({
     router,
+    // Started by the entry point (runtime/tracing.ts) when tracing is configured.
+    tracer: config.tracing.enabled ? trace.getTracer(TRACER_NAME) : undefined,
     client,
     db,
     log,

@@ -4,12 +4,14 @@ import { loadConfig } from '../runtime/config';
 import { dataConverter } from '../runtime/payload-codec';
 import { createDb } from '../runtime/db';
 import { createLogger } from '../runtime/logger';
+import { temporalClientInterceptors, tracingFromConfig } from '../runtime/tracing';
 import { createConfiguredApp } from './app';
 import { listen } from './server';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel, 'api', { format: config.logFormat });
+  const tracing = tracingFromConfig(config, 'journey-executor-api');
   if (!config.database.url) throw new Error('DATABASE_URL is required');
   if (config.api.keys.length === 0) throw new Error('API_KEYS is required (comma-separated bearer keys)');
   const db = createDb(config.database.url);
@@ -18,6 +20,7 @@ async function main(): Promise<void> {
     connection,
     namespace: config.temporal.namespace,
     dataConverter: dataConverter(config.encryption.keys),
+    interceptors: temporalClientInterceptors(tracing),
   });
   const { app, router } = await createConfiguredApp(config, { client, db, log });
   const server = await listen(app, config.api.port, config.api.host);
@@ -32,6 +35,7 @@ async function main(): Promise<void> {
   } finally {
     await connection.close();
     await db.destroy();
+    await tracing?.shutdown();
   }
 }
 

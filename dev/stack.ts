@@ -15,6 +15,7 @@ import type { Config } from '../runtime/config';
 import { dataConverter } from '../runtime/payload-codec';
 import { migrateLatest } from '../migrations';
 import { createDb, type Db } from '../runtime/db';
+import { temporalClientInterceptors, tracingFromConfig } from '../runtime/tracing';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import type { Logger } from '../runtime/logger';
 import { startTemporalDevServer } from './temporal-dev-server';
@@ -99,6 +100,10 @@ export async function startStack(config: Config, log: Logger, options: StackOpti
       log.info({ port: config.database.embeddedPort }, 'embedded PostgreSQL running');
     }
 
+    // One process, one trace pipeline (service.name journey-executor): stopped last, after a final flush.
+    const tracing = tracingFromConfig(config, 'journey-executor');
+    if (tracing) onStop('tracing', () => tracing.shutdown());
+
     const db = createDb(databaseUrl);
     onStop('db', () => db.destroy());
     const applied = await migrateLatest(db);
@@ -117,6 +122,7 @@ export async function startStack(config: Config, log: Logger, options: StackOpti
       workflowBundle: options.workflowBundle,
       rateLimits: config.channels.rateLimits,
       dataConverter: dataConverter(config.encryption.keys),
+      tracing,
     });
     const worker = workers.main;
     const running = workers.run();
@@ -145,6 +151,7 @@ export async function startStack(config: Config, log: Logger, options: StackOpti
       connection,
       namespace: config.temporal.namespace,
       dataConverter: dataConverter(config.encryption.keys),
+      interceptors: temporalClientInterceptors(tracing),
     });
     const { app, router } = await createConfiguredApp(config, { client, db, log });
     onStop('router', () => Promise.resolve(router.stop()));

@@ -6,12 +6,14 @@ import { loadConfig } from '../runtime/config';
 import { dataConverter } from '../runtime/payload-codec';
 import { createDb } from '../runtime/db';
 import { createLogger, installTemporalLogging } from '../runtime/logger';
+import { tracingFromConfig } from '../runtime/tracing';
 import { createJourneyWorkers } from './worker';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel, 'worker', { format: config.logFormat });
   installTemporalLogging(log);
+  const tracing = tracingFromConfig(config, 'journey-executor-worker');
   if (!config.database.url) throw new Error('DATABASE_URL is required');
   const db = createDb(config.database.url);
   const channels = createChannels(config, db);
@@ -24,6 +26,7 @@ async function main(): Promise<void> {
       activities: createActivities({ db, channels, log, settings: config.channels, webhooks: config.webhooks }),
       rateLimits: config.channels.rateLimits,
       dataConverter: dataConverter(config.encryption.keys),
+      tracing,
     });
     log.info(
       {
@@ -38,6 +41,7 @@ async function main(): Promise<void> {
     await connection.close();
     await closeChannels(channels);
     await db.destroy();
+    await tracing?.shutdown();
   }
 }
 

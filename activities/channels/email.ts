@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import { FailureType } from '../../contract/failures';
+import { withClientSpan } from '../../runtime/tracing';
 import { type ChannelProvider, type OutboundMessage, PermanentSendError, type ProviderReceipt } from './provider';
 
 interface SmtpError extends Error {
@@ -20,21 +21,23 @@ export function createSmtpEmailProvider(options: { smtpUrl: string; from: string
       // recognisable downstream as the same message.
       const messageId = `<${createHash('sha256').update(message.key).digest('hex').slice(0, 32)}@journey-executor>`;
       try {
-        const info = (await transport.sendMail({
-          from: options.from,
-          to: message.to,
-          subject: message.subject ?? '',
-          text: message.text,
-          html: message.html ?? textToHtml(message.text),
-          messageId,
-          ...(message.unsubscribeUrl
-            ? {
-                // RFC 2369 link plus RFC 8058 one-click: mailbox providers POST `List-Unsubscribe=One-Click` to it.
-                list: { unsubscribe: message.unsubscribeUrl },
-                headers: { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
-              }
-            : {}),
-        })) as { messageId?: string };
+        const info = (await withClientSpan('smtp send', { 'journey.channel': 'email' }, () =>
+          transport.sendMail({
+            from: options.from,
+            to: message.to,
+            subject: message.subject ?? '',
+            text: message.text,
+            html: message.html ?? textToHtml(message.text),
+            messageId,
+            ...(message.unsubscribeUrl
+              ? {
+                  // RFC 2369 link plus RFC 8058 one-click: mailbox providers POST `List-Unsubscribe=One-Click` to it.
+                  list: { unsubscribe: message.unsubscribeUrl },
+                  headers: { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
+                }
+              : {}),
+          }),
+        )) as { messageId?: string };
         return { provider: 'smtp', providerId: info.messageId ?? messageId, status: 'sent' };
       } catch (err) {
         throw classifySmtpError(err as SmtpError);

@@ -2,6 +2,7 @@
 import twilio from 'twilio';
 import type VoiceResponse from 'twilio/lib/twiml/VoiceResponse';
 import type { TwilioConfig } from '../../runtime/config';
+import { withClientSpan } from '../../runtime/tracing';
 import { type ChannelProvider, type OutboundMessage, type ProviderReceipt } from './provider';
 import { classifyTwilioError, createTwilioClient, type TwilioRestError } from './twilio-client';
 
@@ -67,18 +68,20 @@ export function createTwilioVoiceProvider(config: TwilioConfig): ChannelProvider
     name: 'twilio',
     async send(message: OutboundMessage): Promise<ProviderReceipt> {
       try {
-        const call = await client.calls.create({
-          to: message.to,
-          from: config.from,
-          twiml: sayTwiml(message.text, message.locale),
-          ...(message.statusCallbackUrl
-            ? {
-                statusCallback: message.statusCallbackUrl,
-                statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
-                statusCallbackMethod: 'POST' as const,
-              }
-            : {}),
-        });
+        const call = await withClientSpan('twilio calls.create', { 'journey.channel': 'voice' }, () =>
+          client.calls.create({
+            to: message.to,
+            from: config.from,
+            twiml: sayTwiml(message.text, message.locale),
+            ...(message.statusCallbackUrl
+              ? {
+                  statusCallback: message.statusCallbackUrl,
+                  statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
+                  statusCallbackMethod: 'POST' as const,
+                }
+              : {}),
+          }),
+        );
         return { provider: 'twilio', providerId: call.sid, status: 'sent' };
       } catch (err) {
         throw classifyTwilioError(err as TwilioRestError);

@@ -14,6 +14,7 @@ import { createDb, type Db } from '../../runtime/db';
 import { startEmbeddedPostgres } from '../../dev/embedded-postgres';
 import { registerSearchAttributes } from '../../runtime/search-attributes';
 import { toolPath } from '../../dev/temporal-dev-server';
+import { tracingWorkflowInterceptorModules } from '../../workers/worker';
 
 const teardowns: (() => Promise<void>)[] = [];
 
@@ -117,6 +118,15 @@ export const openRunsTemporal = once(startTimeSkipping);
 /** The workflow bundle, built once for every test worker and replay. */
 export const workflowBundle = once((): Promise<WorkflowBundleWithSourceMap> =>
   bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietBundlerLogger }),
+);
+
+/** The workflow bundle of a traced worker: the workflows with the SDK's OpenTelemetry workflow interceptors. */
+export const tracedWorkflowBundle = once((): Promise<WorkflowBundleWithSourceMap> =>
+  bundleWorkflowCode({
+    workflowsPath: require.resolve('../../workflows'),
+    workflowInterceptorModules: [...tracingWorkflowInterceptorModules],
+    logger: quietBundlerLogger,
+  }),
 );
 
 const quietBundlerLogger = {
