@@ -16,7 +16,12 @@ import { beginAttempt, markSent, type MessageIdentity, recordOutcome } from '../
 import type { Channel } from '../contract/channels';
 import { FailureType } from '../contract/failures';
 import type { Channels } from './channels';
-import { PermanentSendError } from './channels/provider';
+import {
+  type ChannelProvider,
+  type OutboundMessage,
+  PermanentSendError,
+  type ProviderReceipt,
+} from './channels/provider';
 import { renderJsonTemplate, renderLiquid, type RenderedMessage, renderTemplate } from './templates';
 import { TemplateSandbox } from './template-sandbox';
 import { callWebhook, type WebhookRequest } from './webhooks';
@@ -26,6 +31,7 @@ import type { RunData, WebhookResult } from '../contract/journey-run';
 import { type ChannelsConfig, type Config, loadConfig } from '../runtime/config';
 import { appendMessageEvent } from '../stores/message-events';
 import { recordRunProgress, type RunProgress } from '../stores/journey-runs';
+import { countMessage, metrics } from '../runtime/metrics';
 import { suppress } from '../stores/suppressions';
 import { twilioStatusCallbackUrl, unsubscribeUrl } from '../runtime/public-urls';
 import { unsubscribeToken } from '../runtime/unsubscribe-tokens';
@@ -107,6 +113,7 @@ export function createActivities({
   webhooks = loadConfig({}).webhooks,
   templates = (sharedSandbox ??= new TemplateSandbox()),
 }: ActivityDeps) {
+  const decide = createChannelDecision(db, settings.frequencyCaps);
   return {
     /** Reads the consumer; a missing consumer is permanent. */
     lookupConsumer: async (consumerId: string): Promise<ConsumerProfile> => {
@@ -141,11 +148,17 @@ export function createActivities({
      * Chooses the channel of one send attempt (preferences, suppressions, quiet hours, persona rules) and
      * reserves it against the frequency caps atomically; says why every other channel was dropped.
      */
-    decideChannel: createChannelDecision(db, settings.frequencyCaps),
+    decideChannel: async (request: ChannelDecisionRequest): Promise<ChannelDecisionResult> => {
+      const decision = await decide(request);
+      if (decision.deferredFor) metrics.sendDeferrals.inc({ reason: decision.deferredFor });
+      return decision;
+    },
 
     /** Records a run's entry, the steps it entered since the last call, and its end; idempotent. */
     recordJourneyProgress: async (progress: RunProgress): Promise<void> => {
-      await recordRunProgress(db, progress);
+      const change = await recordRunProgress(db, progress);
+      if (change.entered) metrics.runsStarted.inc({ journey: progress.journeyId });
+      if (change.ended) metrics.runsEnded.inc({ journey: progress.journeyId, outcome: progress.status });
     },
 
     /** Merges `set` into the consumer's attributes; returns them as they now are. */
@@ -182,6 +195,7 @@ export function createActivities({
         detail: outcome.errorType,
         source: 'workflow',
       });
+      countMessage(outcome.channel, outcome.status, outcome.errorType);
     },
   };
 
@@ -222,7 +236,7 @@ export function createActivities({
         : undefined;
     try {
       Context.current().heartbeat();
-      const receipt = await provider.send({
+      const receipt = await timedSend(provider, {
         key: request.key,
         channel: request.channel,
         to: contact,
@@ -243,6 +257,7 @@ export function createActivities({
         currency: settings.currency,
       });
       await appendMessageEvent(db, { key: request.key, status: receipt.status, source: 'worker' });
+      countMessage(request.channel, receipt.status);
       log.info(
         {
           key: request.key,
@@ -284,6 +299,12 @@ export function createActivities({
     log.warn({ key: request.key, channel: request.channel, type }, 'send failed permanently');
     return ApplicationFailure.nonRetryable(message, type);
   }
+}
+
+/** Calls the provider, timing it into `journey_send_duration_seconds` (accepted or not). */
+function timedSend(provider: ChannelProvider, message: OutboundMessage): Promise<ProviderReceipt> {
+  const end = metrics.sendDuration.startTimer({ channel: message.channel, provider: provider.name });
+  return provider.send(message).finally(end);
 }
 
 /** The activity interface, imported by workflows as a type only. */

@@ -24,6 +24,7 @@ import { emailWebhooksRoutes } from './routes/email-webhooks';
 import { eventsRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
 import { journeysRoutes } from './routes/journeys';
+import { metricsRoutes, requestMetrics } from './routes/metrics';
 import { messagesRoutes } from './routes/messages';
 import { preferencesRoutes } from './routes/preferences';
 import { printWebhooksRoutes } from './routes/print-webhooks';
@@ -57,6 +58,8 @@ export interface AppDeps {
   codec?: EncryptionCodec;
   /** Let loopback callers use /codec without a key (only while the development key is in use). */
   codecOpenOnLoopback?: boolean;
+  /** The Temporal SDK exporter's URL, appended to /metrics when workers run in this process. @default none */
+  temporalMetricsUrl?: string;
   /** Twilio credentials (signature checks), callback base URL, unsubscribe secret, cost currency. */
   config: Pick<Config, 'twilio' | 'channels'> & Partial<Pick<Config, 'webhooks' | 'encryption'>>;
 }
@@ -69,12 +72,14 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   if (deps.tracer) app.use(traceRequests(deps.tracer));
   app.set('query parser', 'simple');
+  app.use(requestMetrics());
 
   // Security headers on every answer (the JSON API and the Swagger UI page alike).
   app.use(helmet());
   app.use(healthRoutes({ db, client }));
   app.use(limitByAddress(limits));
   app.use(docsRoutes());
+  app.use(metricsRoutes({ authenticate: authenticate(apiKeys, limits), temporalMetricsUrl: deps.temporalMetricsUrl }));
   // Provider callbacks: Twilio's are form-encoded and signed; email and print events need an API key.
   app.use(twilioWebhooksRoutes({ db, client, log, config, bodyLimit }));
   app.use(emailWebhooksRoutes({ db, client, log, apiKeys, limits, bodyLimit }));
@@ -117,7 +122,7 @@ export function createApp(deps: AppDeps): Express {
 /** The API as both entry points run it: the shipped journeys seeded, the journey router started. */
 export async function createConfiguredApp(
   config: Config,
-  { client, db, log }: { client: Client; db: Db; log: Logger },
+  { client, db, log, temporalMetricsUrl }: { client: Client; db: Db; log: Logger; temporalMetricsUrl?: string },
 ): Promise<{ app: Express; router: JourneyRouter }> {
   await seedJourneys(db, { billReminderDelay: config.journeys.billReminderDelay }, log);
   const router = new JourneyRouter(db, client, { taskQueue: config.temporal.taskQueue, log });
@@ -133,6 +138,7 @@ export async function createConfiguredApp(
     rateLimits: config.api.rateLimits,
     codec: new EncryptionCodec(config.encryption.keys),
     codecOpenOnLoopback: config.api.developmentKey,
+    temporalMetricsUrl,
     bodyLimit: config.api.bodyLimit,
     config,
   });

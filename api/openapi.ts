@@ -14,6 +14,7 @@ import { emailWebhooksPaths } from './routes/email-webhooks';
 import { eventsPaths } from './routes/events';
 import { journeysPaths } from './routes/journeys';
 import { messagesPaths } from './routes/messages';
+import { metricsPaths } from './routes/metrics';
 import { preferencesPaths } from './routes/preferences';
 import { printWebhooksPaths } from './routes/print-webhooks';
 import { runsPaths } from './routes/runs';
@@ -39,6 +40,7 @@ const allPaths: OpenApiPaths[] = [
   printWebhooksPaths,
   unsubscribePaths,
   codecPaths,
+  metricsPaths,
 ];
 
 type JsonSchema = Record<string, unknown>;
@@ -137,6 +139,7 @@ export function openApiDocument(): JsonSchema {
       { name: 'messages' },
       { name: 'webhooks' },
       { name: 'codec' },
+      { name: 'operations' },
     ],
     paths: mergePaths(allPaths),
     components: {

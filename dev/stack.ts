@@ -16,6 +16,7 @@ import { dataConverter } from '../runtime/payload-codec';
 import { migrateLatest } from '../migrations';
 import { createDb, type Db } from '../runtime/db';
 import { temporalClientInterceptors, tracingFromConfig } from '../runtime/tracing';
+import { temporalMetricsUrl } from '../runtime/metrics';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import type { Logger } from '../runtime/logger';
 import { startTemporalDevServer } from './temporal-dev-server';
@@ -153,7 +154,13 @@ export async function startStack(config: Config, log: Logger, options: StackOpti
       dataConverter: dataConverter(config.encryption.keys),
       interceptors: temporalClientInterceptors(tracing),
     });
-    const { app, router } = await createConfiguredApp(config, { client, db, log });
+    // The workers run in this process: the API's /metrics carries the SDK's exporter too (dev/start.ts starts it).
+    const { app, router } = await createConfiguredApp(config, {
+      client,
+      db,
+      log,
+      temporalMetricsUrl: temporalMetricsUrl(config.metrics.temporalAddress),
+    });
     onStop('router', () => Promise.resolve(router.stop()));
     const server = await listen(app, config.api.port, options.apiHost ?? config.api.host);
     onStop('api', () => server.close());

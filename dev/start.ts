@@ -7,6 +7,7 @@ import path from 'node:path';
 import { apiKey } from '../runtime/api-keys';
 import { ConfigError, loadConfig } from '../runtime/config';
 import { createLogger, installTemporalLogging, type Logger } from '../runtime/logger';
+import { temporalMetricsAddress, temporalMetricsExporter } from '../runtime/metrics';
 import { developmentEncryptionKey, KEY_FILE } from './encryption-key';
 import { DataDirInUseError, PortInUseError } from './pid-files';
 import { startStack } from './stack';
@@ -43,7 +44,10 @@ const isLoopback = (host: string) => ['127.0.0.1', '::1', 'localhost'].includes(
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel, 'journey-executor', { format: config.logFormat });
-  installTemporalLogging(log);
+  // The SDK's worker metrics, served with everything else at the API's /metrics (dev/stack.ts).
+  const sdkMetrics = await temporalMetricsAddress(config.metrics.temporalAddress);
+  config.metrics.temporalAddress = sdkMetrics ?? 'off';
+  installTemporalLogging(log, { metrics: temporalMetricsExporter(sdkMetrics) });
   // From the start: a signal during start-up stops the stack once it is up.
   const stop = stopRequested(log);
   if (config.api.keys.length === 0) {

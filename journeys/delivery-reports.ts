@@ -9,6 +9,7 @@ import type { DeliveryReport, MessageStatus } from '../contract/channels';
 import { deliverySignal } from '../contract/journey-run';
 import type { Db } from '../runtime/db';
 import type { Logger } from '../runtime/logger';
+import { countMessage } from '../runtime/metrics';
 import {
   type AppliedReport,
   applyDeliveryReport,
@@ -38,6 +39,7 @@ export async function routeDeliveryReport(
 ): Promise<AppliedReport | undefined> {
   const applied = await applyDeliveryReport(db, report);
   if (!applied) return undefined;
+  if (applied.changed && isFinalStatus(applied.status)) countMessage(applied.channel, applied.status);
   if (!applied.workflowId || !isFinalStatus(applied.status) || !signalledStatuses.has(applied.status)) return applied;
   if (!applied.changed && applied.status !== report.status) return applied;
   const delivery: DeliveryReport = {

@@ -11,6 +11,7 @@ import {
 } from '@temporalio/client';
 import type { Db } from '../runtime/db';
 import type { Logger } from '../runtime/logger';
+import { metrics } from '../runtime/metrics';
 import { findReceipts, recordReceipt } from '../stores/event-receipts';
 import { listRoutableJourneys } from '../stores/journeys';
 import { matchesEvent } from '../contract/conditions';
@@ -109,8 +110,18 @@ export class JourneyRouter {
     }
   }
 
-  /** Delivers `event` to every journey it concerns; each answer only after Temporal durably has it. */
+  /**
+   * Delivers `event` to every journey it concerns; each answer only after Temporal durably has it. Counts what it
+   * did in `journey_events_total` (per journey, or `unrouted`).
+   */
   async route(event: JourneyEvent): Promise<JourneyRouting[]> {
+    const results = await this.routeToJourneys(event);
+    if (results.length === 0) metrics.events.inc({ outcome: 'unrouted' });
+    for (const { outcome } of results) metrics.events.inc({ outcome });
+    return results;
+  }
+
+  private async routeToJourneys(event: JourneyEvent): Promise<JourneyRouting[]> {
     const journeys = this.byType.get(event.type) ?? [];
     if (journeys.length === 0) return [];
     this.assertDeliverable(event);

@@ -4,7 +4,7 @@
  */
 import { inspect } from 'node:util';
 import type { LogLevel, LogMetadata, Logger as TemporalLogger } from '@temporalio/common';
-import { DefaultLogger, makeTelemetryFilterString, Runtime } from '@temporalio/worker';
+import { DefaultLogger, makeTelemetryFilterString, type MetricsExporterConfig, Runtime } from '@temporalio/worker';
 import pino from 'pino';
 
 export type Logger = pino.Logger;
@@ -118,11 +118,11 @@ const pinoLevel: Record<LogLevel, pino.Level> = {
 };
 
 /**
- * Routes the Temporal SDK's own logs into `log`. At `info` the SDK's chatter (bundler output, state
- * changes) is kept to warnings; `debug` and `trace` pass everything through. Call once, in an entry point,
- * before any worker is created.
+ * Routes the Temporal SDK's own logs into `log`, and starts its Prometheus exporter on `metrics` when given
+ * (runtime/metrics.ts). At `info` the SDK's chatter (bundler output, state changes) is kept to warnings; `debug`
+ * and `trace` pass everything through. Call once, in an entry point, before any worker is created.
  */
-export function installTemporalLogging(log: Logger): void {
+export function installTemporalLogging(log: Logger, { metrics }: { metrics?: MetricsExporterConfig } = {}): void {
   const verbose = log.level === 'debug' || log.level === 'trace';
   const sdkLog = log.child({ component: 'temporal-sdk' });
   const forward: TemporalLogger = new DefaultLogger(verbose ? 'DEBUG' : 'WARN', (entry) => {
@@ -135,6 +135,7 @@ export function installTemporalLogging(log: Logger): void {
     logger: forward,
     telemetryOptions: {
       logging: { filter: makeTelemetryFilterString({ core: verbose ? 'INFO' : 'WARN' }), forward: {} },
+      metrics,
     },
   });
 }

@@ -6,17 +6,26 @@ import { loadConfig } from '../runtime/config';
 import { dataConverter } from '../runtime/payload-codec';
 import { createDb } from '../runtime/db';
 import { createLogger, installTemporalLogging } from '../runtime/logger';
+import { serveMetrics, temporalMetricsAddress, temporalMetricsExporter, temporalMetricsUrl } from '../runtime/metrics';
 import { tracingFromConfig } from '../runtime/tracing';
 import { createJourneyWorkers } from './worker';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel, 'worker', { format: config.logFormat });
-  installTemporalLogging(log);
+  // The SDK's worker metrics (temporal_*) are served with the service's own on METRICS_PORT.
+  const sdkMetrics = await temporalMetricsAddress(config.metrics.temporalAddress);
+  installTemporalLogging(log, { metrics: temporalMetricsExporter(sdkMetrics) });
   const tracing = tracingFromConfig(config, 'journey-executor-worker');
   if (!config.database.url) throw new Error('DATABASE_URL is required');
   const db = createDb(config.database.url);
   const channels = createChannels(config, db);
+  const metricsServer = await serveMetrics({
+    port: config.metrics.port,
+    host: config.metrics.host,
+    temporalMetricsUrl: temporalMetricsUrl(sdkMetrics),
+  });
+  log.info({ port: metricsServer.port, temporalExporter: sdkMetrics ?? 'off' }, 'metrics at /metrics');
   const connection = await NativeConnection.connect({ address: config.temporal.address ?? 'localhost:7233' });
   try {
     const workers = await createJourneyWorkers({
@@ -38,6 +47,7 @@ async function main(): Promise<void> {
     );
     await workers.run();
   } finally {
+    await metricsServer.close();
     await connection.close();
     await closeChannels(channels);
     await db.destroy();
