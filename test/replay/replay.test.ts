@@ -4,7 +4,7 @@ import path from 'node:path';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { stepTypes } from '../../contract/steps';
-import { workflowBundle } from '../support/resources';
+import { tracedWorkflowBundle, workflowBundle } from '../support/resources';
 
 const historiesDir = path.join(__dirname, 'histories');
 const fixtures = readdirSync(historiesDir)
@@ -63,6 +63,15 @@ describe('replay of recorded histories', function () {
       await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, load(file), file);
     });
   }
+
+  // Tracing (runtime/tracing.ts) bundles the SDK's OpenTelemetry workflow interceptors: they put trace headers on
+  // commands and record SDK flags, never a command of their own, so histories replay with or without them.
+  it('replays every fixture with the tracing interceptors in the workflow bundle', async () => {
+    const traced = await tracedWorkflowBundle();
+    // The workflow spans' sink, as a traced worker has it (replay never calls it).
+    const sinks = { exporter: { export: { fn: () => undefined } } };
+    for (const file of fixtures) await Worker.runReplayHistory({ workflowBundle: traced, sinks }, load(file), file);
+  });
 
   it('raises DeterminismViolationError when the workflow changed shape without patched()', async () => {
     const changed = await bundleWorkflowCode({

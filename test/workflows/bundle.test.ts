@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { workflowBundle } from '../support/resources';
+import { tracedWorkflowBundle, workflowBundle } from '../support/resources';
 
 const root = path.resolve(__dirname, '..', '..');
 
@@ -13,6 +13,18 @@ function bundledSources(code: string): string[] {
   const match = /sourceMappingURL=data:application\/json;[^,]*,([A-Za-z0-9+/=]+)/.exec(code);
   assert.ok(match?.[1], 'the bundle carries an inline source map');
   return (JSON.parse(Buffer.from(match[1], 'base64').toString('utf8')) as { sources: string[] }).sources;
+}
+
+/** The packages (`name` or `@scope/name`) the sources come from. */
+function packagesOf(sources: string[]): Set<string> {
+  return new Set(
+    sources
+      .filter((source) => source.includes('/node_modules/'))
+      .map((source) => {
+        const [scopeOrName = '', name = ''] = source.slice(source.lastIndexOf('/node_modules/') + 14).split('/');
+        return scopeOrName.startsWith('@') ? `${scopeOrName}/${name}` : scopeOrName;
+      }),
+  );
 }
 
 describe('workflow bundle', () => {
@@ -41,15 +53,24 @@ describe('workflow bundle', () => {
   });
 
   it('holds only the packages of the sandbox allow-list and what they depend on', () => {
-    const packages = new Set(
-      sources
-        .filter((source) => source.includes('/node_modules/'))
-        .map((source) => {
-          const [scopeOrName = '', name = ''] = source.slice(source.lastIndexOf('/node_modules/') + 14).split('/');
-          return scopeOrName.startsWith('@') ? `${scopeOrName}/${name}` : scopeOrName;
-        }),
-    );
+    const packages = packagesOf(sources);
     // @temporalio/common brings long (int64) and nexus-rpc (its Nexus types) along.
     assert.deepEqual([...packages].sort(), ['@temporalio/common', '@temporalio/workflow', 'long', 'ms', 'nexus-rpc']);
+  });
+
+  it('with tracing, adds only the OpenTelemetry workflow interceptors of the SDK and the OpenTelemetry packages', async () => {
+    const traced = bundledSources((await tracedWorkflowBundle()).code);
+    const plain = packagesOf(sources);
+    const added = [...packagesOf(traced)].filter((name) => !plain.has(name));
+    assert.ok(added.includes('@temporalio/interceptors-opentelemetry'), 'the interceptors are bundled');
+    assert.deepEqual(
+      added.filter((name) => name !== '@temporalio/interceptors-opentelemetry' && !name.startsWith('@opentelemetry/')),
+      [],
+    );
+    assert.deepEqual(
+      traced.filter((source) => source.startsWith(root) && !source.includes('/node_modules/')).sort(),
+      sources.filter((source) => source.startsWith(root) && !source.includes('/node_modules/')).sort(),
+      'no file of ours besides the workflows and the contract',
+    );
   });
 });
