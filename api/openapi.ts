@@ -17,6 +17,7 @@ import { messagesPaths } from './routes/messages';
 import { metricsPaths } from './routes/metrics';
 import { preferencesPaths } from './routes/preferences';
 import { printWebhooksPaths } from './routes/print-webhooks';
+import { runSearchPaths } from './routes/run-search';
 import { runsPaths } from './routes/runs';
 import { suppressionsPaths } from './routes/suppressions';
 import { topicsPaths } from './routes/topics';
@@ -33,6 +34,7 @@ const allPaths: OpenApiPaths[] = [
   suppressionsPaths,
   journeysPaths,
   analyticsPaths,
+  runSearchPaths,
   runsPaths,
   messagesPaths,
   twilioWebhooksPaths,
