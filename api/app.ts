@@ -28,6 +28,7 @@ import { metricsRoutes, requestMetrics } from './routes/metrics';
 import { messagesRoutes } from './routes/messages';
 import { preferencesRoutes } from './routes/preferences';
 import { printWebhooksRoutes } from './routes/print-webhooks';
+import { runSearchRoutes } from './routes/run-search';
 import { runsRoutes } from './routes/runs';
 import { suppressionsRoutes } from './routes/suppressions';
 import { topicsRoutes } from './routes/topics';
@@ -110,6 +111,7 @@ export function createApp(deps: AppDeps): Express {
     journeysRoutes({ db, client, router, log, validation: { webhookAllowedHosts: config.webhooks?.allowedHosts } }),
   );
   v1.use(analyticsRoutes({ db, currency: config.channels.currency }));
+  v1.use(runSearchRoutes({ client, encryptionKeys: config.encryption?.keys }));
   v1.use(runsRoutes({ client, log }));
   v1.use(messagesRoutes({ db }));
   app.use('/v1', v1);

@@ -221,7 +221,7 @@ export async function searchRuns(
       nextPageToken,
     });
   } catch (err) {
-    if (pageToken !== undefined && isGrpcServiceError(err) && err.code === INVALID_ARGUMENT)
+    if (pageToken !== undefined && isGrpcServiceError(err) && Number(err.code) === INVALID_ARGUMENT)
       throw new InputError('Invalid query: query.pageToken: no longer valid', [
         { path: 'query.pageToken', message: 'no longer valid; start the search again' },
       ]);

@@ -228,7 +228,7 @@ describe('GET /v1/runs', function () {
   });
 
   it('reports a run Temporal cancelled as cancelled though its journey status still says running', () => {
-    const payload = (value: unknown) => defaultPayloadConverter.toPayload(value)!;
+    const payload = (value: unknown) => defaultPayloadConverter.toPayload(value);
     const summary = runSummary({
       execution: { workflowId: 'w', runId: 'r' },
       status: temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CANCELED,
