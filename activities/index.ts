@@ -83,6 +83,11 @@ export interface SendResult {
 
 /** A final outcome the workflow records when a send did not go out. */
 export interface MessageOutcome extends MessageIdentity {
+  /** The run's workflow id, first run id, journey version and topic (analytics by version need them). */
+  workflowId?: string;
+  runId?: string;
+  journeyVersion?: number;
+  topic?: string;
   status: 'failed' | 'skipped';
   errorType?: string;
   errorMessage?: string;
@@ -174,6 +179,12 @@ export function createActivities({
 
     /** When a wait-until step wakes: local time of day, weekdays, time zone and DST rules applied. */
     computeWaitUntil: (request: WaitUntilRequest): Promise<WaitUntilResult> => Promise.resolve(nextWakeUp(request)),
+
+    /**
+     * Does nothing: a run calls it as a local activity so that a choice or a pause it made shows in its history
+     * (the marker's summary names it) for operators reading the Temporal UI. The note never holds contact details.
+     */
+    noteRunChange: (_note: string): Promise<void> => Promise.resolve(),
 
     /**
      * Calls a journey's webhook through the outbound guard, its body's strings rendered as Liquid over the

@@ -3,7 +3,7 @@
  * and templates see, and its signals and query. Defined once, imported by the workflow, the activities,
  * the API and the tests. Sandbox-safe.
  */
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ChannelDecision, DeliveryReport, MessageSummary } from './channels';
 import type { JourneyEvent } from './events';
 import type { JourneyVersion } from './journey-definition';
@@ -14,10 +14,14 @@ export interface StepRecord {
   startedAt: string;
   endedAt?: string;
   outcome?: string;
+  /** For a waiting step: how long it really waited, on the workflow clock. */
+  waitedMs?: number;
+  /** For a wait cut short: what ended it (`goal: order.placed`, `exit: ...`, `skipped by operator`, ...). */
+  interruptedBy?: string;
 }
 
-/** How a run ended, or that it is still going. */
-export type JourneyStatus = 'running' | 'converted' | 'completed' | 'failed';
+/** How a run ended, or that it is still going; `cancelled`: an operator cancelled it (runs since operator-truth-v1). */
+export type JourneyStatus = 'running' | 'converted' | 'completed' | 'failed' | 'cancelled';
 
 /** The answer of {@link stateQuery}; also the workflow's result. */
 export interface JourneyState {
@@ -30,9 +34,15 @@ export interface JourneyState {
   messages: MessageSummary[];
   /** Channel decisions of send steps, with the reason each dropped channel was dropped. */
   decisions?: ChannelDecision[];
-  events: { id: string; type: string; receivedAt: string; duplicate?: boolean }[];
-  /** Set while the run sleeps on a timer. */
-  pendingWait?: { step: string; until: string; for: string };
+  /**
+   * Events received, once per id: a copy of an id already received is counted in `duplicates` of its entry
+   * (runs before that listed each copy with `duplicate: true`).
+   */
+  events: { id: string; type: string; receivedAt: string; duplicate?: boolean; duplicates?: number }[];
+  /** Set while the run sleeps on a timer; `since` is when the wait began. */
+  pendingWait?: { step: string; until: string; for: string; since?: string };
+  /** Set while an operator paused this run (`POST /v1/runs/{workflowId}/pause`): it holds before its next send. */
+  pausedByOperator?: boolean;
   failure?: { step: string; type: string; message: string };
 }
 
@@ -64,6 +74,8 @@ export interface CarriedRun {
   visits: Record<string, number>;
   startedAt: string;
   paused: boolean;
+  /** Paused by an operator for this run alone (not undone by resuming the journey). */
+  operatorPaused?: boolean;
   /** How many entries of `state.steps` the analytics records already hold. */
   recordedSteps?: number;
 }
@@ -86,6 +98,29 @@ export const deliverySignal = defineSignal<[DeliveryReport]>('delivery');
 
 /** Pauses (true) or resumes (false) a run: a paused run holds before its next send. */
 export const pauseSignal = defineSignal<[boolean]>('pause');
+
+/** The answer of the per-run control updates. */
+export interface RunControlAnswer {
+  /** Paused by an operator (the run holds before its next send). */
+  paused: boolean;
+  /** The wait that was skipped (skip-wait only). */
+  skipped?: { step: string; for: string };
+}
+
+/** The failure type a control update is rejected with when the run is not in a state it applies to. */
+export const RUN_NOT_WAITING = 'RunNotWaiting';
+
+/** Pauses this run alone: it holds before its next send until resumed (the journey-wide pause is {@link pauseSignal}). */
+export const pauseRunUpdate = defineUpdate<RunControlAnswer>('pauseRun');
+
+/** Resumes a run an operator paused with {@link pauseRunUpdate}. */
+export const resumeRunUpdate = defineUpdate<RunControlAnswer>('resumeRun');
+
+/**
+ * Ends the run's current wait (timer, event wait, delivery wait, deferral) now, as if it elapsed; rejected with
+ * {@link RUN_NOT_WAITING} when the run is not waiting.
+ */
+export const skipWaitUpdate = defineUpdate<RunControlAnswer>('skipWait');
 
 /** Returns the run's {@link JourneyState}. */
 export const stateQuery = defineQuery<JourneyState>('state');

@@ -130,8 +130,17 @@ export async function markSent(
  */
 export async function recordOutcome(
   db: Db,
-  message: MessageIdentity & { status: 'failed' | 'skipped'; errorType?: string; errorMessage?: string },
+  message: MessageIdentity & {
+    status: 'failed' | 'skipped';
+    errorType?: string;
+    errorMessage?: string;
+    workflowId?: string;
+    runId?: string;
+    journeyVersion?: number;
+    topic?: string;
+  },
 ): Promise<void> {
+  const keepOr = (column: string) => db.raw('coalesce(messages.??, excluded.??)', [column, column]);
   await db('messages')
     .insert({
       key: message.key,
@@ -139,6 +148,10 @@ export async function recordOutcome(
       journey_id: message.journeyId,
       step: message.step,
       channel: message.channel,
+      workflow_id: message.workflowId ?? null,
+      run_id: message.runId ?? null,
+      journey_version: message.journeyVersion ?? null,
+      topic: message.topic ?? null,
       status: message.status,
       error_type: message.errorType ?? null,
       error_message: message.errorMessage ?? null,
@@ -152,6 +165,10 @@ export async function recordOutcome(
       error_message: db.raw(
         'case when messages.provider_id is null then excluded.error_message else messages.error_message end',
       ),
+      workflow_id: keepOr('workflow_id'),
+      run_id: keepOr('run_id'),
+      journey_version: keepOr('journey_version'),
+      topic: keepOr('topic'),
       updated_at: db.fn.now(),
     });
 }

@@ -84,3 +84,9 @@ export const computations = proxyLocalActivities<Activities>({
   startToCloseTimeout: '5 seconds',
   retry: { maximumAttempts: 3 },
 });
+
+/** Notes in the history (branch and split choices, pauses): a local activity that does nothing, seen by its summary. */
+export const notes = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '5 seconds',
+  retry: { maximumAttempts: 3 },
+});

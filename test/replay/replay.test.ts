@@ -58,6 +58,12 @@ describe('replay of recorded histories', function () {
     }
   });
 
+  it('has v3 fixtures of the operator-truth shapes: a cancelled run, per-run controls, noted choices', () => {
+    for (const name of ['journey-v3-cancelled', 'journey-v3-controls', 'journey-v3-choices']) {
+      assert.ok(fixtures.includes(`${name}.json`), `missing ${name}.json`);
+    }
+  });
+
   for (const file of fixtures) {
     it(`replays ${file} against the current workflow code`, async () => {
       await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, load(file), file);

@@ -1,5 +1,5 @@
 /** How a send step's messages enter the run: a sent or failed message, or a skipped send. */
-import { isCancellation } from '@temporalio/workflow';
+import { isCancellation, log, workflowInfo } from '@temporalio/workflow';
 import type { SendResult } from '../../activities';
 import type { Channel, MessageSummary } from '../../contract/channels';
 import { describeFailure } from '../../contract/failures';
@@ -50,9 +50,21 @@ export async function recordSkip(
   reason: string,
   label: string,
 ): Promise<void> {
+  // With the run's workflow id and journey version, so that analytics by version count the skipped send.
+  const { workflowId, firstExecutionRunId } = workflowInfo();
   await records.recordMessageOutcome.executeWithOptions({ summary: `${label}: record skipped send` }, [
-    { ...identity, channel, status: 'skipped', errorType: reason },
+    {
+      ...identity,
+      workflowId,
+      runId: firstExecutionRunId,
+      journeyVersion: run.version,
+      topic: run.definition.topic,
+      channel,
+      status: 'skipped',
+      errorType: reason,
+    },
   ]);
+  log.info('send skipped', { step: identity.step, channel, reason });
   run.state.messages.push({
     key: identity.key,
     step: identity.step,

@@ -31,4 +31,17 @@ export const patches = {
       'then (90 days by default) after the deploy that added it. Then deprecatePatch, then delete legacy-send.ts.',
     fixturesBefore: 'test/replay/histories/journey-v1-*.json',
   },
+  operatorTruth: {
+    id: 'operator-truth-v1',
+    guards:
+      'a cancelled run ends as `cancelled`: search attributes, state and the analytics record are written in a ' +
+      'non-cancellable scope before the workflow ends as cancelled (run.ts cancelled(), workflow.ts); branch and ' +
+      'random-split choices, operator pauses and resumes are recorded in the history as local activity markers ' +
+      'whose summary names them (run.ts note()). Runs without the marker end a cancellation with no record.',
+    added: 'operators see the truth (issue 10), December 2026',
+    removable:
+      'when no run started before the patch is open (the longest maxLifetime, 90 days by default, after the ' +
+      'deploy that added it). Then deprecatePatch, then drop the `truthful` checks.',
+    fixturesBefore: 'test/replay/histories/journey-v1-*.json, journey-v2-*.json',
+  },
 } as const satisfies Record<string, PatchRecord>;

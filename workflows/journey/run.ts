@@ -3,15 +3,31 @@
  * on durable timers while goal and exit events may end the run, pausing, recording progress, ending.
  */
 import type { Duration } from '@temporalio/common';
-import { condition, patched, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  condition,
+  log,
+  patched,
+  setCurrentDetails,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { DeliveryReport } from '../../contract/channels';
 import { matchesEvent } from '../../contract/conditions';
-import { durationMs } from '../../contract/durations';
+import { describeElapsed, durationMs } from '../../contract/durations';
 import type { JourneyEvent } from '../../contract/events';
 import type { JourneyDefinition, Step } from '../../contract/journey-definition';
-import type { CarriedRun, JourneyRunInput, JourneyState, JourneyStatus, RunData } from '../../contract/journey-run';
+import {
+  type CarriedRun,
+  type JourneyRunInput,
+  type JourneyState,
+  type JourneyStatus,
+  RUN_NOT_WAITING,
+  type RunControlAnswer,
+  type RunData,
+} from '../../contract/journey-run';
 import { searchAttributes } from '../../contract/search-attributes';
-import { records } from '../activity-profiles';
+import { notes, records } from '../activity-profiles';
 import { patches } from './patches';
 
 /** Event ids remembered for deduplication across continue-as-new. */
@@ -24,6 +40,18 @@ const SEEN_LIMIT = 1000;
  */
 export function runLocalKey(key: string): string {
   return key.split('/').slice(-4).join('/');
+}
+
+/** How a wait ended: the awaited thing happened, the timer elapsed, or something cut it short. */
+export interface WaitOutcome {
+  /** The wait's own condition (`until`) became true before the timer, and the run goes on. */
+  hit: boolean;
+  /** How long it really waited, on the workflow clock. */
+  waitedMs: number;
+  /** What cut it short (the run's ending or an operator's skip); undefined when it elapsed or hit. */
+  interruptedBy?: string;
+  /** An operator's skip-wait ended it: treat it as elapsed. */
+  skipped: boolean;
 }
 
 /** One run of one journey version for one consumer. */
@@ -42,7 +70,15 @@ export class JourneyRun {
   readonly deliveries = new Map<string, DeliveryReport>();
   /** Set when a goal, exit, exit step or the maximum lifetime ends the run. */
   ending?: { status: JourneyStatus; outcome: string };
+  /**
+   * Recorded with the operator-truth patch: cancellation ends as `cancelled` with a record, choices and pauses
+   * are noted in the history. Decided once, at the start of each execution.
+   */
+  readonly truthful: boolean;
   private paused: boolean;
+  private operatorPaused: boolean;
+  /** Set by the skip-wait update; the current wait ends as if it elapsed. */
+  private skipRequested = false;
   private readonly seen: Set<string>;
   private readonly stepsById: Map<string, Step>;
   /** How many entries of `state.steps` the analytics records already hold. */
@@ -51,6 +87,7 @@ export class JourneyRun {
   constructor(input: JourneyRunInput) {
     const { definition, version } = input.journey;
     const carried = input.carried;
+    this.truthful = patched(patches.operatorTruth.id);
     this.definition = definition;
     this.version = version;
     this.consumerId = input.consumerId;
@@ -81,7 +118,10 @@ export class JourneyRun {
     this.visits = { ...(carried?.visits ?? {}) };
     this.startedAt = carried?.startedAt ?? new Date().toISOString();
     this.paused = carried?.paused ?? false;
+    this.operatorPaused = carried?.operatorPaused ?? false;
     this.recordedSteps = carried?.recordedSteps ?? 0;
+    if (!carried) log.info('run started', { journeyId: definition.id, journeyVersion: version });
+    this.showDetails();
   }
 
   /** True once the run is ending. */
@@ -100,7 +140,9 @@ export class JourneyRun {
   receiveEvent(event: JourneyEvent): void {
     const receivedAt = new Date().toISOString();
     if (this.seen.has(event.id)) {
-      this.state.events.push({ id: event.id, type: event.type, receivedAt, duplicate: true });
+      // Counted on the first copy's entry, not listed again: the state stays one entry per id.
+      const first = this.state.events.find((e) => e.id === event.id && !e.duplicate);
+      if (first) first.duplicates = (first.duplicates ?? 0) + 1;
       return;
     }
     this.seen.add(event.id);
@@ -129,14 +171,56 @@ export class JourneyRun {
     }
   }
 
-  /** Pauses (true) or resumes (false) the run. */
+  /** Pauses (true) or resumes (false) the run with its journey. */
   setPaused(value: boolean): void {
     this.paused = value;
   }
 
-  /** While paused, holds until resumed or ended. */
-  async holdWhilePaused(): Promise<void> {
-    if (this.paused) await condition(() => !this.paused || this.ended);
+  /** An operator pauses (true) or resumes (false) this run alone. */
+  setOperatorPaused(value: boolean): RunControlAnswer {
+    this.operatorPaused = value;
+    this.state.pausedByOperator = value || undefined;
+    this.showDetails();
+    return { paused: value };
+  }
+
+  /** Rejects a skip-wait when there is no wait to skip (the API answers 409). */
+  validateSkipWait(): void {
+    if (!this.state.pendingWait || this.skipRequested || this.ended)
+      throw ApplicationFailure.nonRetryable('The run is not waiting', RUN_NOT_WAITING);
+  }
+
+  /** Ends the current wait now, as if it elapsed. */
+  skipWait(): RunControlAnswer {
+    this.validateSkipWait();
+    const wait = this.state.pendingWait!;
+    this.skipRequested = true;
+    return { paused: this.operatorPaused, skipped: { step: wait.step, for: wait.for } };
+  }
+
+  /** While paused (with the journey or by an operator), holds until resumed or ended; notes both in the history. */
+  async holdWhilePaused(step?: Step): Promise<void> {
+    const isPaused = () => this.paused || this.operatorPaused;
+    if (!isPaused()) return;
+    const since = Date.now();
+    const why = this.operatorPaused ? 'paused by operator' : 'journey paused';
+    log.info('run held while paused', { step: step?.id, why });
+    this.showDetails(`holding before ${step ? `\`${step.id}\`` : 'its next send'}: ${why}`);
+    await this.note(`${step?.id ?? 'run'}: ${why}, holding`);
+    await condition(() => !isPaused() || this.ended);
+    this.showDetails();
+    if (this.ended) return;
+    log.info('run resumed', { step: step?.id, heldMs: Date.now() - since });
+    await this.note(`${step?.id ?? 'run'}: resumed after ${describeElapsed(Date.now() - since)}`);
+  }
+
+  /**
+   * Notes a choice or a pause in the history, as a local activity whose summary is `text` (runs with the
+   * operator-truth patch; older ones have no such command). Never contact details.
+   */
+  async note(text: string): Promise<void> {
+    if (!this.truthful) return;
+    await notes.noteRunChange.executeWithOptions({ summary: text }, [text]);
   }
 
   // --- Steps ---------------------------------------------------------------------------------------
@@ -149,15 +233,27 @@ export class JourneyRun {
     if (previous && !previous.endedAt) previous.endedAt = now;
     this.state.steps.push({ id: step.id, startedAt: now });
     this.showStep(step.id);
+    log.info('step entered', { step: step.id, type: step.type, visit: this.visits[step.id] });
+    this.showDetails();
   }
 
-  /** Closes the current step with its outcome. */
-  leave(outcome: string): void {
+  /** Closes the current step with its outcome, and how long it waited when it did. */
+  leave(outcome: string, wait?: WaitOutcome): void {
     const current = this.state.steps[this.state.steps.length - 1];
     if (current) {
       current.endedAt = new Date().toISOString();
       current.outcome = outcome;
+      if (wait) {
+        current.waitedMs = wait.waitedMs;
+        if (wait.interruptedBy) current.interruptedBy = wait.interruptedBy;
+      }
     }
+  }
+
+  /** The outcome of a wait that was cut short or skipped: `interrupted after 200 ms of 30 seconds by goal: x`. */
+  static cutShort(wait: WaitOutcome, planned: string): string {
+    const waited = `after ${describeElapsed(wait.waitedMs)} of ${planned}`;
+    return wait.skipped ? `skipped by operator ${waited}` : `interrupted ${waited} by ${wait.interruptedBy}`;
   }
 
   /** The message key of `step`'s current visit, before the attempt number. */
@@ -167,19 +263,35 @@ export class JourneyRun {
   }
 
   /**
-   * Waits up to `duration` (or until `until` holds) unless the run ends first; records progress before,
-   * shows the wait in the state query. True when `until` became true.
+   * Waits up to `duration` (or until `until` holds) unless the run ends first or an operator skips the wait;
+   * records progress before, shows the wait in the state query and the current details, measures it.
    */
-  async waitFor(step: Step, duration: Duration, summary: string, until: () => boolean = () => false): Promise<boolean> {
+  async waitFor(
+    step: Step,
+    duration: Duration,
+    summary: string,
+    until: () => boolean = () => false,
+  ): Promise<WaitOutcome> {
     await this.recordProgress();
+    const since = Date.now();
     this.state.pendingWait = {
       step: step.id,
-      until: new Date(Date.now() + durationMs(duration)).toISOString(),
+      until: new Date(since + durationMs(duration)).toISOString(),
       for: summary,
+      since: new Date(since).toISOString(),
     };
-    const hit = await condition(() => this.ended || until(), duration, { summary });
+    this.skipRequested = false;
+    this.showDetails();
+    const woke = await condition(() => this.ended || until() || this.skipRequested, duration, { summary });
     this.state.pendingWait = undefined;
-    return hit && !this.ended;
+    const waitedMs = Date.now() - since;
+    const skipped = this.skipRequested && !this.ended;
+    this.skipRequested = false;
+    this.showDetails();
+    if (!woke) return { hit: false, waitedMs, skipped: false };
+    if (this.ending) return { hit: false, waitedMs, skipped: false, interruptedBy: this.ending.outcome };
+    if (until()) return { hit: true, waitedMs, skipped: false };
+    return { hit: false, waitedMs, skipped, interruptedBy: skipped ? 'skipped by operator' : undefined };
   }
 
   // --- The end -------------------------------------------------------------------------------------
@@ -194,6 +306,8 @@ export class JourneyRun {
     this.state.status = status;
     this.showStep('end');
     upsertSearchAttributes([{ key: searchAttributes.journeyStatus, value: status }]);
+    log.info('run ended', { status, outcome });
+    setCurrentDetails(`**Ended:** ${status} (${outcome})`);
     return this.state;
   }
 
@@ -246,8 +360,26 @@ export class JourneyRun {
       visits: this.visits,
       startedAt: this.startedAt,
       paused: this.paused,
+      operatorPaused: this.operatorPaused,
       recordedSteps: this.recordedSteps,
     };
+  }
+
+  /** The run's current details in the Temporal UI (markdown): the step, why and until when it waits, pauses. */
+  private showDetails(holding?: string): void {
+    const lines = [`**${this.definition.name}** v${this.version}`];
+    const step = this.stepsById.get(this.state.currentStep);
+    lines.push(
+      step
+        ? `**Step:** \`${step.id}\` (${step.type}), visit ${this.visits[step.id] ?? 1}`
+        : `**Step:** ${this.state.currentStep}`,
+    );
+    const wait = this.state.pendingWait;
+    if (wait) lines.push(`**Waiting:** ${wait.for}, until ${wait.until}`);
+    if (holding) lines.push(`**Holding:** ${holding}`);
+    else if (this.operatorPaused) lines.push('**Paused** by an operator: holds before its next send');
+    else if (this.paused) lines.push('**Paused** with its journey: holds before its next send');
+    setCurrentDetails(lines.join('\n\n'));
   }
 
   private showStep(id: string): void {

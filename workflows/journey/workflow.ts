@@ -4,7 +4,15 @@
  * step table (steps/), each a durable timer, an event wait or an activity; goal and exit events end the
  * run at any point.
  */
-import { condition, continueAsNew, isCancellation, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  condition,
+  continueAsNew,
+  isCancellation,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { evaluate } from '../../contract/conditions';
 import { durationMs } from '../../contract/durations';
 import { describeFailure, FailureType } from '../../contract/failures';
@@ -13,7 +21,10 @@ import {
   eventSignal,
   type JourneyRunInput,
   type JourneyState,
+  pauseRunUpdate,
   pauseSignal,
+  resumeRunUpdate,
+  skipWaitUpdate,
   stateQuery,
 } from '../../contract/journey-run';
 import { profiles } from '../activity-profiles';
@@ -25,13 +36,34 @@ const DEFAULT_LIFETIME = '90 days';
 /** Runs one consumer through one journey version; returns the final state. */
 export async function journeyWorkflow(input: JourneyRunInput): Promise<JourneyState> {
   const run = new JourneyRun(input);
-  const { definition, version } = input.journey;
 
   setHandler(stateQuery, () => run.state);
   setHandler(deliverySignal, (report) => run.receiveDelivery(report));
   setHandler(pauseSignal, (paused) => run.setPaused(paused));
   setHandler(eventSignal, (event) => run.receiveEvent(event));
+  setHandler(pauseRunUpdate, () => run.setOperatorPaused(true));
+  setHandler(resumeRunUpdate, () => run.setOperatorPaused(false));
+  setHandler(skipWaitUpdate, () => run.skipWait(), { validator: () => run.validateSkipWait() });
 
+  try {
+    return await interpret(run, input);
+  } catch (err) {
+    // A cancelled run ends as cancelled: its status, search attributes and analytics record say so, written
+    // where the cancellation cannot interrupt them, before the workflow itself ends as cancelled.
+    // (Cancelled while already ending: its own end is recorded again, the cancellation cut that record short.)
+    if (run.truthful && isCancellation(err)) {
+      await CancellationScope.nonCancellable(async () => {
+        if (run.state.status === 'running') await run.end('cancelled', `cancelled during ${run.state.currentStep}`);
+        else await run.recordProgress();
+      });
+    }
+    throw err;
+  }
+}
+
+/** The run from its trigger to its end. */
+async function interpret(run: JourneyRun, input: JourneyRunInput): Promise<JourneyState> {
+  const { definition, version } = input.journey;
   if (!input.carried) {
     await condition(() => run.data.trigger !== undefined);
     if (!(await lookUpConsumer(run))) return run.end('failed', run.state.failure?.type ?? 'lookup failed');

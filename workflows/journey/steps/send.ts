@@ -28,7 +28,7 @@ export function skipReason(reasons: DropReason[]): FailureType {
 
 /** The `send` step: holds while paused, then sends (runs from before the omni-channel patch: legacy send). */
 export async function runSend(run: JourneyRun, step: SendStep): Promise<string | undefined> {
-  await run.holdWhilePaused();
+  await run.holdWhilePaused(step);
   if (run.ended) return undefined;
   if (patched(patches.omniChannel.id)) await sendOnDecidedChannel(run, step);
   else await legacySend(run, step);
@@ -83,7 +83,7 @@ async function sendOnDecidedChannel(run: JourneyRun, step: SendStep): Promise<vo
         `${label}: ${decision.deferredFor} until ${decision.deferredUntil}`,
       );
       if (run.ended) return;
-      await run.holdWhilePaused();
+      await run.holdWhilePaused(step);
       if (run.ended) return;
     }
     const channel = decision.channel;

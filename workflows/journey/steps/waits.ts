@@ -2,13 +2,17 @@
 import { matchesEvent, readPath } from '../../../contract/conditions';
 import type { WaitForEventStep, WaitStep, WaitUntilStep } from '../../../contract/journey-definition';
 import { computations } from '../../activity-profiles';
-import type { JourneyRun } from '../run';
+import { JourneyRun } from '../run';
 
-/** `wait`: sleeps for the step's duration, unless the run ends first. */
+/**
+ * `wait`: sleeps for the step's duration, unless the run ends first or an operator skips it; records how long
+ * it really waited and, when cut short, by what.
+ */
 export async function runWait(run: JourneyRun, step: WaitStep): Promise<string | undefined> {
   const label = step.name ?? step.id;
-  await run.waitFor(step, step.duration, `${label}: wait ${step.duration}`);
-  run.leave(`waited ${step.duration}`);
+  const wait = await run.waitFor(step, step.duration, `${label}: wait ${step.duration}`);
+  const planned = String(step.duration);
+  run.leave(wait.interruptedBy ? JourneyRun.cutShort(wait, planned) : `waited ${planned}`, wait);
   return step.next;
 }
 
@@ -32,8 +36,12 @@ export async function runWaitUntil(run: JourneyRun, step: WaitUntilStep): Promis
     ],
   );
   const waitMs = Date.parse(until) - Date.now();
-  if (waitMs > 0) await run.waitFor(step, waitMs, `${label}: wait until ${until}`);
-  run.leave(note ?? `until ${until}`);
+  if (waitMs <= 0) {
+    run.leave(note ?? `until ${until}`);
+    return step.next;
+  }
+  const wait = await run.waitFor(step, waitMs, `${label}: wait until ${until}`);
+  run.leave(wait.interruptedBy ? JourneyRun.cutShort(wait, `until ${until}`) : (note ?? `until ${until}`), wait);
   return step.next;
 }
 
@@ -41,19 +49,23 @@ export async function runWaitUntil(run: JourneyRun, step: WaitUntilStep): Promis
 export async function runWaitForEvent(run: JourneyRun, step: WaitForEventStep): Promise<string | undefined> {
   const label = step.name ?? step.id;
   const found = () => run.inbox.findIndex((event) => matchesEvent(step.match, event));
-  const hit = await run.waitFor(
+  const wait = await run.waitFor(
     step,
     step.timeout,
     `${label}: wait up to ${step.timeout} for ${step.match.event}`,
     () => found() >= 0,
   );
-  if (run.ended) return undefined;
-  if (hit) {
+  if (run.ended) {
+    run.leave(JourneyRun.cutShort(wait, `up to ${step.timeout}`), wait);
+    return undefined;
+  }
+  if (wait.hit) {
     const [event] = run.inbox.splice(found(), 1);
     if (event) run.data.events[step.id] = event;
-    run.leave(`event ${step.match.event}`);
+    run.leave(`event ${step.match.event}`, wait);
     return step.next;
   }
-  run.leave('timed out');
+  // A skipped wait goes on as if it timed out.
+  run.leave(wait.skipped ? `${JourneyRun.cutShort(wait, `up to ${step.timeout}`)}: timed out` : 'timed out', wait);
   return step.onTimeout;
 }
