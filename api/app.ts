@@ -21,6 +21,7 @@ import { analyticsRoutes } from './routes/analytics';
 import { codecRoutes } from './routes/codec';
 import { consumersRoutes } from './routes/consumers';
 import { emailWebhooksRoutes } from './routes/email-webhooks';
+import { eventReceiptsRoutes } from './routes/event-receipts';
 import { eventsRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
 import { journeysRoutes } from './routes/journeys';
@@ -103,6 +104,7 @@ export function createApp(deps: AppDeps): Express {
   v1.use(requireJsonBody);
   v1.use(rejectUnsafeInput);
   v1.use(eventsRoutes({ client, log, router, temporalTimeoutMs }));
+  v1.use(eventReceiptsRoutes({ db }));
   v1.use(consumersRoutes({ db }));
   v1.use(preferencesRoutes({ db, log }));
   v1.use(topicsRoutes({ db, log }));

@@ -11,6 +11,7 @@ import { analyticsPaths } from './routes/analytics';
 import { codecPaths } from './routes/codec';
 import { consumersPaths } from './routes/consumers';
 import { emailWebhooksPaths } from './routes/email-webhooks';
+import { eventReceiptsPaths } from './routes/event-receipts';
 import { eventsPaths } from './routes/events';
 import { journeysPaths } from './routes/journeys';
 import { messagesPaths } from './routes/messages';
@@ -28,6 +29,7 @@ import { consumerBody, eventBatch, eventBody } from './schemas';
 /** Every route module's paths, in the order the document lists them. */
 const allPaths: OpenApiPaths[] = [
   eventsPaths,
+  eventReceiptsPaths,
   consumersPaths,
   preferencesPaths,
   topicsPaths,

@@ -13,6 +13,7 @@ import type { Db } from '../runtime/db';
 import type { Logger } from '../runtime/logger';
 import { metrics } from '../runtime/metrics';
 import { findReceipts, recordReceipt } from '../stores/event-receipts';
+import { recordEventOutcomes } from '../stores/event-outcomes';
 import { listRoutableJourneys } from '../stores/journeys';
 import { matchesEvent } from '../contract/conditions';
 import { eventSignal } from '../contract/journey-run';
@@ -116,6 +117,8 @@ export class JourneyRouter {
    */
   async route(event: JourneyEvent): Promise<JourneyRouting[]> {
     const results = await this.routeToJourneys(event);
+    // Looked up later by the event id (GET /v1/events/{id}): why it did what it did.
+    await recordEventOutcomes(this.db, event, results);
     if (results.length === 0) metrics.events.inc({ outcome: 'unrouted' });
     for (const { outcome } of results) metrics.events.inc({ outcome });
     return results;

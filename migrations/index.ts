@@ -9,6 +9,7 @@ import * as journeys from './20261122_002_journeys';
 import * as receipts from './20261122_003_event_receipts';
 import * as channels from './20261122_004_channels';
 import * as webhookReceipts from './20261202_005_webhook_receipts';
+import * as eventOutcomes from './20261203_006_event_outcomes';
 
 const migrations: Record<string, Knex.Migration> = {
   '20261122_001_init': init,
@@ -16,6 +17,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261122_003_event_receipts': receipts,
   '20261122_004_channels': channels,
   '20261202_005_webhook_receipts': webhookReceipts,
+  '20261203_006_event_outcomes': eventOutcomes,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

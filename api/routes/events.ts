@@ -5,7 +5,7 @@ import { requireScope } from '../auth';
 import { type JourneyRouter, UndeliverableEventError } from '../../journeys/router';
 import type { Logger } from '../../runtime/logger';
 import { callTemporal, InputError, parseInput } from '../errors';
-import { errors, ok, type OpenApiPaths, needs } from '../openapi-parts';
+import { errors, type OpenApiPaths, needs } from '../openapi-parts';
 import { eventBatch, eventBody, type EventBody, MAX_EVENT_BATCH } from '../schemas';
 
 /** What the events route needs. */
@@ -66,6 +66,51 @@ export function eventsRoutes({ client, log, router, temporalTimeoutMs = 4_000 }:
   return routes;
 }
 
+/** What one event did in one journey (a {@link JourneyRouting}), as JSON schema. */
+export const journeyRoutingSchema = {
+  type: 'object',
+  required: ['journeyId', 'outcome'],
+  properties: {
+    journeyId: { type: 'string' },
+    outcome: {
+      type: 'string',
+      enum: ['started', 'signalled', 'duplicate', 'ignored'],
+      description:
+        '`started` a new run; `signalled` an open run; `duplicate`: this journey already took this event id; ' +
+        '`ignored`, with a `reason`',
+    },
+    reason: {
+      type: 'string',
+      examples: ['no open run', 'entry filter not matched', 'journey is paused', 'already entered (re-entry: never)'],
+    },
+    workflowId: { type: 'string' },
+    runId: { type: 'string' },
+    version: { type: 'integer' },
+  },
+};
+
+const routedEvent = {
+  type: 'object',
+  required: ['eventId', 'results'],
+  properties: {
+    eventId: { type: 'string' },
+    results: { type: 'array', items: journeyRoutingSchema, description: 'Per journey; empty when none listens' },
+  },
+};
+
+/** The 202 answers of `POST /v1/events`: one event's results, or a batch's, in the order posted. */
+export const eventsAnswerSchema = {
+  oneOf: [
+    { ...routedEvent, description: 'A single event' },
+    {
+      type: 'object',
+      required: ['results'],
+      description: 'A batch: one entry per event, in the order posted',
+      properties: { results: { type: 'array', items: routedEvent } },
+    },
+  ],
+};
+
 /** OpenAPI `paths` of the events route. */
 export const eventsPaths: OpenApiPaths = {
   '/v1/events': {
@@ -87,7 +132,15 @@ export const eventsPaths: OpenApiPaths = {
           },
         },
       },
-      responses: { '202': ok('Accepted durably; per-journey results'), ...errors(400, 401, 413, 415, 503) },
+      responses: {
+        '202': {
+          description:
+            'Accepted durably; per-journey results. A single event is answered `{ eventId, results }`, a batch ' +
+            '`{ results: [{ eventId, results }, ...] }` in the order posted.',
+          content: { 'application/json': { schema: eventsAnswerSchema } },
+        },
+        ...errors(400, 401, 403, 413, 415, 503),
+      },
     },
   },
 };
