@@ -6,7 +6,8 @@ import request from 'supertest';
 import { apiKey } from '../../../runtime/api-keys';
 import { API_KEY, journeysApp, postEvent, validEvent } from '../../support/api';
 import { parseScrape, type Scrape } from '../../support/prometheus';
-import { openRunsTemporal } from '../../support/resources';
+import { openRunsTemporal, postgres, unique } from '../../support/resources';
+import { sentMessage } from '../../support/webhooks';
 
 const EVENTS_ONLY = 'events-only-key';
 
@@ -81,6 +82,26 @@ describe('GET /metrics', () => {
       2,
     );
     assert.ok(!after.text.includes(consumerId), 'a consumer id in the metrics');
+  });
+
+  it('counts a delivery report that moves a message to a final status, once when the provider repeats it', async () => {
+    const { db } = await postgres();
+    const providerId = `<${unique('m')}@journey-executor>`;
+    await sentMessage(db, 'email', providerId);
+    const delivered = { channel: 'email', status: 'delivered' };
+    const before = await scrape();
+    for (let i = 0; i < 2; i++) {
+      const res = await request(app)
+        .post('/webhooks/email/events')
+        .set('authorization', `Bearer ${API_KEY}`)
+        .send({ events: [{ type: 'delivered', messageId: providerId }] });
+      assert.equal(res.status, 202, JSON.stringify(res.body));
+    }
+    const after = await scrape();
+    assert.equal(
+      after.value('journey_messages_total', delivered) - before.value('journey_messages_total', delivered),
+      1,
+    );
   });
 
   it('labels a request by its route pattern, never the raw path with an id, also when it fails', async () => {
