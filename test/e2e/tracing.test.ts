@@ -57,6 +57,53 @@ describe('tracing', function () {
     await new Promise<void>((resolve) => webhook.close(() => resolve()));
   });
 
+  /** The API (express app, journey router, Temporal client) and the workers, traced as the entry points trace them. */
+  async function tracedService() {
+    const client = new Client({
+      connection: h.env.connection,
+      namespace: 'default',
+      interceptors: temporalClientInterceptors(tracing),
+    });
+    const router = new JourneyRouter(h.db, client, { taskQueue: h.taskQueue, log: silentLog });
+    await router.refresh();
+    const app = createApp({
+      router,
+      client,
+      db: h.db,
+      log: silentLog,
+      apiKeys: [API_KEY],
+      config: loadConfig({}),
+      tracer: tracing.tracer,
+    });
+    const workers = await createJourneyWorkers({
+      connection: h.env.nativeConnection,
+      namespace: 'default',
+      taskQueue: h.taskQueue,
+      activities: h.activities,
+      workflowBundle: await tracedWorkflowBundle(),
+      tracing,
+    });
+    const running = workers.run();
+    return {
+      client,
+      app,
+      stop: async () => {
+        workers.shutdown();
+        await running;
+        router.stop();
+      },
+    };
+  }
+
+  /** Waits until the exporter holds a span named `name` (workflow spans come through the worker's sink). */
+  async function spanNamed(name: string): Promise<void> {
+    for (let i = 0; i < 100 && !exporter.getFinishedSpans().some((s) => s.name === name); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  beforeEach(() => exporter.reset());
+
   it('follows one event from the HTTP request through start, workflow and activities to each provider call', async () => {
     const trigger = unique('trace.requested');
     const definition: JourneyDefinition = {
@@ -85,31 +132,7 @@ describe('tracing', function () {
     await publishDraft(h.db, definition.id);
     const consumer = await h.newConsumer();
 
-    const client = new Client({
-      connection: h.env.connection,
-      namespace: 'default',
-      interceptors: temporalClientInterceptors(tracing),
-    });
-    const router = new JourneyRouter(h.db, client, { taskQueue: h.taskQueue, log: silentLog });
-    await router.refresh();
-    const app = createApp({
-      router,
-      client,
-      db: h.db,
-      log: silentLog,
-      apiKeys: [API_KEY],
-      config: loadConfig({}),
-      tracer: tracing.tracer,
-    });
-    const workers = await createJourneyWorkers({
-      connection: h.env.nativeConnection,
-      namespace: 'default',
-      taskQueue: h.taskQueue,
-      activities: h.activities,
-      workflowBundle: await tracedWorkflowBundle(),
-      tracing,
-    });
-    const running = workers.run();
+    const { client, app, stop } = await tracedService();
     try {
       const answer = await request(app)
         .post('/v1/events')
@@ -120,13 +143,9 @@ describe('tracing', function () {
       assert.equal(result?.outcome, 'started');
       await client.workflow.getHandle(result.workflowId).result();
       // Workflow spans reach the exporter through the worker's sink, after the task that ended them.
-      for (let i = 0; i < 100 && !exporter.getFinishedSpans().some((s) => s.name.startsWith('RunWorkflow:')); i++) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await spanNamed('RunWorkflow:journeyWorkflow');
     } finally {
-      workers.shutdown();
-      await running;
-      router.stop();
+      await stop();
     }
     await tracing.forceFlush();
 
@@ -167,5 +186,61 @@ describe('tracing', function () {
     const recorded = JSON.stringify(spans.map((span) => ({ name: span.name, attributes: span.attributes })));
     assert.ok(!recorded.includes(consumer.email), 'no span names the email address');
     assert.ok(!recorded.includes(consumer.phone), 'no span names the phone number');
+  });
+
+  it('traces an event for an open run as its own trace: request, signal, the handler in the workflow', async () => {
+    const trigger = unique('trace.started');
+    const goal = unique('trace.goal');
+    const definition: JourneyDefinition = {
+      id: unique('traced'),
+      name: 'traced waiting journey',
+      topic: 'billing',
+      trigger: { event: trigger },
+      reentry: { policy: 'after-exit' },
+      goals: [{ event: goal }],
+      exits: [],
+      start: 'wait',
+      steps: [
+        { id: 'wait', type: 'wait', duration: '1 hour', next: 'done' },
+        { id: 'done', type: 'exit' },
+      ],
+    };
+    await createJourney(h.db, definition);
+    await publishDraft(h.db, definition.id);
+    const consumer = await h.newConsumer();
+    const { client, app, stop } = await tracedService();
+    const post = (type: string) =>
+      request(app)
+        .post('/v1/events')
+        .set(auth)
+        .send({ id: unique('evt'), type, consumerId: consumer.id, occurredAt: new Date().toISOString() })
+        .expect(202);
+    try {
+      const started = await post(trigger);
+      const [run] = (started.body as { results: { workflowId: string }[] }).results;
+      assert.ok(run);
+      const signalled = await post(goal);
+      assert.equal((signalled.body as { results: { outcome: string }[] }).results[0]?.outcome, 'signalled');
+      await client.workflow.getHandle(run.workflowId).result();
+      await spanNamed('RunWorkflow:journeyWorkflow');
+      await spanNamed('HandleSignal:event');
+    } finally {
+      await stop();
+    }
+    await tracing.forceFlush();
+
+    const spans = exporter.getFinishedSpans();
+    const byId = new Map(spans.map((span) => [span.spanContext().spanId, span]));
+    const roots = spans.filter((span) => !span.parentSpanId);
+    assert.deepEqual(
+      roots.map((span) => span.name),
+      ['POST /v1/events', 'POST /v1/events'],
+    );
+    assert.equal(new Set(spans.map((span) => span.spanContext().traceId)).size, 2, 'two events, two traces');
+    const paths = new Set(spans.map((span) => ancestry(span, byId)));
+    assert.ok(
+      paths.has('POST /v1/events > SignalWorkflow:event > HandleSignal:event'),
+      `the trace has:\n${[...paths].sort().join('\n')}`,
+    );
   });
 });
