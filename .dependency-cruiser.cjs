@@ -1,15 +1,16 @@
 // @ts-check
 /**
  * The floors of the house, enforced by `npm run lint` (docs/architecture.md explains them). A folder may
- * import its own files and any folder on a lower floor; never one on its own floor or above (two pairs on
- * one floor are allowed one way: scripts -> dev and workers -> workflows). Workflow code and the contract
- * it shares with everyone else may import only an allow-list: they run in Temporal's deterministic sandbox.
+ * import its own files and any folder on a lower floor; never one on its own floor or above (on one floor
+ * only these are allowed, one way: scripts -> dev, scripts -> cli, cli -> dev and workers -> workflows).
+ * Workflow code and the contract it shares with everyone else may import only an allow-list: they run in
+ * Temporal's deterministic sandbox.
  * Tests are not a floor: they may import anything.
  */
 
 /** Top to bottom. */
 const floors = [
-  ['dev', 'scripts'],
+  ['dev', 'scripts', 'cli'],
   ['api'],
   ['journeys'],
   ['workflows', 'workers'],
@@ -20,7 +21,7 @@ const floors = [
 ];
 
 /** Same-floor imports allowed, one way. */
-const sideways = { scripts: ['dev'], workers: ['workflows'] };
+const sideways = { scripts: ['dev', 'cli'], cli: ['dev'], workers: ['workflows'] };
 
 /** What workflow and contract code may import besides its own folders: Temporal's sandbox APIs and pure libraries. */
 const sandboxLibraries = ['@temporalio/workflow', '@temporalio/common', 'ms'];

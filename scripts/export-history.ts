@@ -1,18 +1,15 @@
 /**
  * `npm run export-history -- <workflowId> <file.json> [runId] [--keep-encrypted]`: writes a run's event
- * history as JSON, ready to commit under test/replay/histories/ as a replay fixture. Connects to
- * TEMPORAL_ADDRESS (default 127.0.0.1:7233) and TEMPORAL_NAMESPACE. Encrypted payloads are decrypted with
- * PAYLOAD_ENCRYPTION_KEYS (else the embedded stack's key in DATA_DIR), so the fixture replays anywhere;
- * the file then holds the payloads' plaintext. `--keep-encrypted` writes them as stored.
+ * history as JSON, ready to commit under test/replay/histories/ as a replay fixture. The same export as
+ * `journeys export-history` (cli/history.ts): TEMPORAL_ADDRESS (default 127.0.0.1:7233) and TEMPORAL_NAMESPACE;
+ * encrypted payloads are decrypted with PAYLOAD_ENCRYPTION_KEYS (else the embedded stack's key in DATA_DIR), so
+ * the fixture replays anywhere; the file then holds the payloads' plaintext. `--keep-encrypted` writes them as
+ * stored.
  */
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { developmentEncryptionKey, KEY_FILE } from '../dev/encryption-key';
+import { exportHistory } from '../cli/history';
 import { loadConfig } from '../runtime/config';
-import { EncryptionCodec } from '../runtime/payload-codec';
-import { decodeHistory, historyToJson } from '../runtime/temporal-history';
+import { historyToJson } from '../runtime/temporal-history';
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -22,26 +19,12 @@ async function main(): Promise<void> {
     console.error('usage: npm run export-history -- <workflowId> <file.json> [runId] [--keep-encrypted]');
     process.exit(2);
   }
-  const config = loadConfig();
-  let keys = config.encryption.keys;
-  if (keys.length === 0 && existsSync(path.join(config.dataDir, KEY_FILE))) {
-    keys = [(await developmentEncryptionKey(config.dataDir)).key];
-  }
-  const connection = await Connection.connect({
-    address: config.temporal.address ?? `127.0.0.1:${config.temporal.devPort}`,
-  });
-  try {
-    const client = new Client({ connection, namespace: config.temporal.namespace });
-    const stored = await client.workflow.getHandle(workflowId, runId).fetchHistory();
-    const history = keepEncrypted ? stored : await decodeHistory(stored, new EncryptionCodec(keys));
-    await writeFile(file, historyToJson(history));
-    console.log(
-      `wrote ${history.events?.length ?? 0} events of ${workflowId} to ${file}` +
-        (keepEncrypted ? ' (payloads as stored)' : ' (payloads decoded: the file holds their plaintext)'),
-    );
-  } finally {
-    await connection.close();
-  }
+  const history = await exportHistory(loadConfig(), workflowId, { runId, keepEncrypted });
+  await writeFile(file, historyToJson(history));
+  console.log(
+    `wrote ${history.events?.length ?? 0} events of ${workflowId} to ${file}` +
+      (keepEncrypted ? ' (payloads as stored)' : ' (payloads decoded: the file holds their plaintext)'),
+  );
 }
 
 main().catch((err) => {

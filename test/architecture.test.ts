@@ -25,6 +25,7 @@ const sourceFolders = [
   'api',
   'dev',
   'scripts',
+  'cli',
 ];
 
 interface Violation {

@@ -1,0 +1,264 @@
+#!/usr/bin/env node
+/**
+ * `journeys`, the operator's command line (package.json `bin`): journeys and runs through the API, histories
+ * straight from Temporal, replays against the current workflow code. docs/operations.md is its reference.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../runtime/config';
+import { historyToJson } from '../runtime/temporal-history';
+import { ApiClient, ApiError, ApiUnreachableError, apiTarget } from './api-client';
+import { bundleWorkflows, exportHistory, historyFiles, replayHistories } from './history';
+
+const USAGE = `usage: journeys <command> [options]
+
+Journeys and runs (through the API at JOURNEYS_API_URL, default http://127.0.0.1:3000; key from
+JOURNEYS_API_KEY, else the first key of API_KEYS, else npm start's development key):
+  validate <file.json>            check a journey definition; every problem with its path
+  publish <file.json>             create or replace the journey's draft, then publish it as a new version
+  runs [filters]                  search runs: --journey <id> --status <status> --step <step>
+                                  --consumer <id> --version <n> --page-size <n> --page-token <token>
+                                  --all (every page) --json
+  state <workflowId> [--json]     one run's status and state
+  cancel <workflowId>             cancel a run
+
+Histories (straight to Temporal, with the service's TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and
+PAYLOAD_ENCRYPTION_KEYS, else the development key in DATA_DIR):
+  export-history <workflowId> [--out <file.json>] [--run-id <id>] [--keep-encrypted]
+                                  a run's history as JSON, payloads decoded (a replay fixture)
+  replay <file|dir>... [--workflows <module>]
+                                  replay histories against the current workflow code (or <module>);
+                                  prints ok or the error per file
+
+Exit status: 0 done, 1 failed (an API error, an invalid journey, a replay that failed), 2 usage error.`;
+
+/** Thrown for a command line that cannot be run; exits 2 with the usage. */
+class UsageError extends Error {}
+
+/** Options that take no value. */
+const switches = new Set(['all', 'json', 'keep-encrypted', 'help']);
+
+interface Parsed {
+  positional: string[];
+  options: Map<string, string>;
+}
+
+function parseArgs(args: string[], allowed: string[]): Parsed {
+  const positional: string[] = [];
+  const options = new Map<string, string>();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (!arg.startsWith('--')) {
+      positional.push(arg);
+      continue;
+    }
+    const [name = '', inline] = arg.slice(2).split(/=(.*)/s, 2);
+    if (!allowed.includes(name) && name !== 'help') throw new UsageError(`unknown option --${name}`);
+    if (switches.has(name)) {
+      options.set(name, 'true');
+      continue;
+    }
+    const value = inline ?? args[++i];
+    if (value === undefined || value === '') throw new UsageError(`--${name} needs a value`);
+    options.set(name, value);
+  }
+  return { positional, options };
+}
+
+function one(parsed: Parsed, what: string): string {
+  const [value, ...rest] = parsed.positional;
+  if (!value) throw new UsageError(`missing ${what}`);
+  if (rest.length > 0) throw new UsageError(`unexpected ${rest.join(' ')}`);
+  return value;
+}
+
+async function readJson(file: string): Promise<unknown> {
+  const text = await readFile(file, 'utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new UsageError(`${file} is not JSON: ${(err as Error).message}`);
+  }
+}
+
+const print = (line: string) => process.stdout.write(`${line}\n`);
+
+interface RunSummary {
+  workflowId: string;
+  journeyId?: string | null;
+  journeyVersion?: number | null;
+  journeyStatus?: string | null;
+  status?: string;
+  step?: string | null;
+  startTime?: string;
+}
+
+interface RunsPage {
+  runs: RunSummary[];
+  nextPageToken?: string | null;
+}
+
+const runFilters: [option: string, query: string][] = [
+  ['journey', 'journeyId'],
+  ['status', 'status'],
+  ['step', 'step'],
+  ['consumer', 'consumerId'],
+  ['version', 'version'],
+  ['page-size', 'pageSize'],
+];
+
+/** Runs one command; resolves to the exit status. */
+export async function run(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  if (!command) throw new UsageError('missing the command');
+  if (command === 'help' || command === '--help' || command === '-h') {
+    print(USAGE);
+    return 0;
+  }
+  const api = () => new ApiClient(apiTarget());
+
+  switch (command) {
+    case 'validate': {
+      const file = one(parseArgs(args, []), 'the journey file');
+      const result = await api().request<{ valid: boolean; problems: { path: string; message: string }[] }>(
+        'POST',
+        '/v1/journeys/validate',
+        await readJson(file),
+      );
+      if (result.valid) {
+        print(`${file}: valid`);
+        return 0;
+      }
+      process.stderr.write(`${file}: ${result.problems.length} problems\n`);
+      for (const problem of result.problems) process.stderr.write(`  ${problem.path}: ${problem.message}\n`);
+      return 1;
+    }
+
+    case 'publish': {
+      const file = one(parseArgs(args, []), 'the journey file');
+      const definition = await readJson(file);
+      const id = (definition as { id?: unknown } | null)?.id;
+      if (typeof id !== 'string' || id === '') throw new UsageError(`${file} has no "id"`);
+      const client = api();
+      const journeyPath = `/v1/journeys/${encodeURIComponent(id)}`;
+      let draft = 'replaced';
+      try {
+        await client.request('PUT', journeyPath, definition);
+      } catch (err) {
+        if (!(err instanceof ApiError && err.status === 404)) throw err;
+        await client.request('POST', '/v1/journeys', definition);
+        draft = 'created';
+      }
+      const published = await client.request<{ version: number }>('POST', `${journeyPath}/publish`);
+      print(`${id}: draft ${draft}, published as version ${published.version}`);
+      return 0;
+    }
+
+    case 'runs': {
+      const parsed = parseArgs(args, [...runFilters.map(([option]) => option), 'page-token', 'all', 'json']);
+      if (parsed.positional.length > 0) throw new UsageError(`unexpected ${parsed.positional.join(' ')}`);
+      const query = new URLSearchParams();
+      for (const [option, name] of runFilters) {
+        const value = parsed.options.get(option);
+        if (value !== undefined) query.set(name, value);
+      }
+      const client = api();
+      let token = parsed.options.get('page-token');
+      const all = parsed.options.has('all');
+      const runs: RunSummary[] = [];
+      let next: string | null | undefined;
+      do {
+        if (token) query.set('pageToken', token);
+        const page = await client.request<RunsPage>('GET', `/v1/runs?${query.toString()}`);
+        runs.push(...page.runs);
+        next = page.nextPageToken;
+        token = next ?? undefined;
+      } while (all && next);
+      if (parsed.options.has('json')) {
+        print(JSON.stringify(all ? { runs } : { runs, nextPageToken: next ?? null }, null, 2));
+        return 0;
+      }
+      for (const r of runs) {
+        const journey = r.journeyId ? `${r.journeyId}@${r.journeyVersion ?? '?'}` : '-';
+        print([r.workflowId, journey, r.journeyStatus ?? r.status ?? '-', r.step ?? '-', r.startTime ?? ''].join('\t'));
+      }
+      process.stderr.write(`${runs.length} runs${next && !all ? `; next page: --page-token ${next}` : ''}\n`);
+      return 0;
+    }
+
+    case 'state': {
+      const parsed = parseArgs(args, ['json']);
+      const workflowId = one(parsed, 'the workflow id');
+      const state = await api().request<Record<string, unknown>>('GET', `/v1/runs/${encodeURIComponent(workflowId)}`);
+      print(JSON.stringify(state, null, 2));
+      return 0;
+    }
+
+    case 'cancel': {
+      const workflowId = one(parseArgs(args, []), 'the workflow id');
+      await api().request('POST', `/v1/runs/${encodeURIComponent(workflowId)}/cancel`);
+      print(`${workflowId}: cancellation requested`);
+      return 0;
+    }
+
+    case 'export-history': {
+      const parsed = parseArgs(args, ['out', 'run-id', 'keep-encrypted']);
+      const workflowId = one(parsed, 'the workflow id');
+      const keepEncrypted = parsed.options.has('keep-encrypted');
+      const history = await exportHistory(loadConfig(), workflowId, {
+        runId: parsed.options.get('run-id'),
+        keepEncrypted,
+      });
+      const out = parsed.options.get('out');
+      if (!out) {
+        print(historyToJson(history));
+        return 0;
+      }
+      await writeFile(out, historyToJson(history));
+      process.stderr.write(
+        `wrote ${history.events?.length ?? 0} events of ${workflowId} to ${out}` +
+          (keepEncrypted ? ' (payloads as stored)\n' : ' (payloads decoded: the file holds their plaintext)\n'),
+      );
+      return 0;
+    }
+
+    case 'replay': {
+      const parsed = parseArgs(args, ['workflows']);
+      if (parsed.positional.length === 0) throw new UsageError('missing the history file or folder');
+      const files = (await Promise.all(parsed.positional.map(historyFiles))).flat();
+      if (files.length === 0) throw new UsageError(`no .json histories in ${parsed.positional.join(' ')}`);
+      const workflows = parsed.options.get('workflows');
+      const outcomes = await replayHistories(
+        files,
+        await bundleWorkflows(workflows ? require.resolve(path.resolve(workflows)) : undefined),
+      );
+      for (const { file, error } of outcomes)
+        print(error ? `FAIL ${file}: ${error.name}: ${error.message}` : `ok   ${file}`);
+      const failed = outcomes.filter((o) => o.error).length;
+      process.stderr.write(`${outcomes.length - failed} replayed, ${failed} failed\n`);
+      return failed > 0 ? 1 : 0;
+    }
+
+    default:
+      throw new UsageError(`unknown command ${command}`);
+  }
+}
+
+if (require.main === module) {
+  run(process.argv.slice(2)).then(
+    (status) => process.exit(status),
+    (err: unknown) => {
+      if (err instanceof UsageError) {
+        process.stderr.write(`journeys: ${err.message}\n\n${USAGE}\n`);
+        process.exit(2);
+      }
+      if (err instanceof ApiError) process.stderr.write(`journeys: ${err.describe()}\n`);
+      else if (err instanceof ApiUnreachableError || err instanceof ConfigError)
+        process.stderr.write(`journeys: ${err.message}\n`);
+      else if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        process.stderr.write(`journeys: ${(err as Error).message}\n`);
+      else process.stderr.write(`journeys: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
