@@ -12,7 +12,7 @@ import {
 import type { Db } from '../runtime/db';
 import type { Logger } from '../runtime/logger';
 import { metrics } from '../runtime/metrics';
-import { findReceipts, recordReceipt } from '../stores/event-receipts';
+import { claimReceipt, findReceipts, releaseReceipt, settleReceipt } from '../stores/event-receipts';
 import { recordEventOutcomes } from '../stores/event-outcomes';
 import { listRoutableJourneys } from '../stores/journeys';
 import { matchesEvent } from '../contract/conditions';
@@ -138,16 +138,31 @@ export class JourneyRouter {
         const { journeyId } = journey.latest;
         const workflowId = taken.get(journeyId);
         if (workflowId) return { journeyId, workflowId, outcome: 'duplicate' };
-        const result = await this.routeTo(journey, event);
-        // Written only after Temporal accepted the delivery: if this write is lost, a retry is delivered
-        // again and the run itself ignores the id it has seen.
+        // Claimed before it is delivered, atomically: of concurrent copies one is delivered, the others are
+        // duplicates. The claim is settled once Temporal has the delivery, released when nothing was delivered
+        // or the delivery failed (a retry is then delivered); one left unsettled by a crash expires.
+        const claim = await claimReceipt(this.db, {
+          journeyId,
+          eventId: event.id,
+          workflowId: runWorkflowId(journey.latest.definition, event) ?? '',
+        });
+        if (!claim.claimed) return { journeyId, workflowId: claim.workflowId, outcome: 'duplicate' };
+        let result: JourneyRouting;
+        try {
+          result = await this.routeTo(journey, event);
+        } catch (err) {
+          await releaseReceipt(this.db, { journeyId, eventId: event.id });
+          throw err;
+        }
         if (result.workflowId && (result.outcome === 'started' || result.outcome === 'signalled')) {
-          await recordReceipt(this.db, {
+          await settleReceipt(this.db, {
             journeyId,
             eventId: event.id,
             workflowId: result.workflowId,
             outcome: result.outcome,
           });
+        } else {
+          await releaseReceipt(this.db, { journeyId, eventId: event.id });
         }
         return result;
       }),

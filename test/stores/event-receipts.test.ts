@@ -1,7 +1,15 @@
 /** Event receipts in PostgreSQL: which journeys already took an event id, once per journey and event. */
 import assert from 'node:assert/strict';
 import type { Db } from '../../runtime/db';
-import { findReceipts, recordReceipt } from '../../stores/event-receipts';
+import {
+  CLAIM_TIMEOUT,
+  CLAIMED,
+  claimReceipt,
+  findReceipts,
+  recordReceipt,
+  releaseReceipt,
+  settleReceipt,
+} from '../../stores/event-receipts';
 import { postgres, unique } from '../support/resources';
 
 describe('stores/event-receipts', () => {
@@ -43,5 +51,39 @@ describe('stores/event-receipts', () => {
       rows.map((r: { workflow_id: string; outcome: string }) => [r.workflow_id, r.outcome]),
       [['first-run', 'started']],
     );
+  });
+});
+
+describe('stores/event-receipts: claims', () => {
+  let db: Db;
+  before(async () => {
+    ({ db } = await postgres());
+  });
+
+  it('lets exactly one of 10 concurrent claims win; the others see its claim, then its settlement', async () => {
+    const claim = { journeyId: unique('j'), eventId: unique('evt'), workflowId: 'run-1' };
+    const claims = await Promise.all(Array.from({ length: 10 }, () => claimReceipt(db, claim)));
+    assert.equal(claims.filter((c) => c.claimed).length, 1);
+    assert.deepEqual(
+      claims.filter((c) => !c.claimed),
+      Array(9).fill({ claimed: false, workflowId: 'run-1', outcome: CLAIMED }),
+    );
+    await settleReceipt(db, { ...claim, outcome: 'signalled' });
+    assert.deepEqual(await claimReceipt(db, claim), { claimed: false, workflowId: 'run-1', outcome: 'signalled' });
+    // A settled receipt is not released.
+    await releaseReceipt(db, claim);
+    assert.deepEqual(await findReceipts(db, claim.eventId, [claim.journeyId]), new Map([[claim.journeyId, 'run-1']]));
+  });
+
+  it('gives a released claim to the next copy, and takes over a claim left unsettled past the timeout', async () => {
+    const claim = { journeyId: unique('j'), eventId: unique('evt'), workflowId: 'run-1' };
+    assert.deepEqual(await claimReceipt(db, claim), { claimed: true });
+    await releaseReceipt(db, claim);
+    assert.deepEqual(await claimReceipt(db, claim), { claimed: true });
+    assert.equal((await claimReceipt(db, claim)).claimed, false, 'a fresh claim holds');
+    await db('event_receipts')
+      .where({ event_id: claim.eventId, journey_id: claim.journeyId })
+      .update({ created_at: db.raw(`now() - ?::interval - interval '1 second'`, [CLAIM_TIMEOUT]) });
+    assert.deepEqual(await claimReceipt(db, claim), { claimed: true });
   });
 });

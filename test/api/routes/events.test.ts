@@ -88,6 +88,28 @@ describe('POST /v1/events', () => {
       assert.equal(description.typedSearchAttributes.get(searchAttributes.journeyId), 'bill-reminder');
     });
 
+    it('answers 10 concurrent copies of one event: one started or signalled, nine duplicates, one delivery', async () => {
+      const outcomes = async (event: Record<string, unknown>) =>
+        (await Promise.all(Array.from({ length: 10 }, () => postEvent(app, event)))).map((res) => {
+          assert.equal(res.status, 202, JSON.stringify(res.body));
+          return res.body.results[0].outcome as string;
+        });
+      const first = validEvent();
+      const started = await outcomes(first);
+      assert.deepEqual(started.sort(), [...Array(9).fill('duplicate'), 'started'].sort());
+      const second = validEvent({ consumerId: first.consumerId });
+      const signalled = await outcomes(second);
+      assert.deepEqual(signalled.sort(), [...Array(9).fill('duplicate'), 'signalled'].sort());
+      // No worker runs here: the run's history holds what reached it, the second event once.
+      const history = await client.workflow
+        .getHandle(journeyWorkflowId('bill-reminder', first.consumerId))
+        .fetchHistory();
+      const signals = (history.events ?? []).filter(
+        (e) => e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+      );
+      assert.equal(signals.length, 1, 'the second event was signalled once');
+    });
+
     it('signals the same run for a second event of the consumer', async () => {
       const first = validEvent();
       const a = await postEvent(app, first);
