@@ -15,7 +15,9 @@ import { EncryptionCodec } from '../runtime/payload-codec';
 import { TRACER_NAME } from '../runtime/tracing';
 import { authenticate, createLimits, type KeyInput, limitByAddress } from './auth';
 import { errorHandler, NotFoundError, rejectUnsafeInput, requireJsonBody } from './errors';
-import { docsRoutes } from './openapi';
+import { methodNotAllowed } from './methods';
+import { docsRoutes, openApiDocument, undocumentedPaths } from './openapi';
+import type { OpenApiPaths } from './openapi-parts';
 import { traceRequests } from './tracing';
 import { analyticsRoutes } from './routes/analytics';
 import { codecRoutes } from './routes/codec';
@@ -118,6 +120,8 @@ export function createApp(deps: AppDeps): Express {
   v1.use(messagesRoutes({ db }));
   app.use('/v1', v1);
 
+  // A known path with another method: 405 naming the methods it has (TRACE, PATCH, ...), not 404.
+  app.use(methodNotAllowed(openApiDocument().paths as OpenApiPaths, undocumentedPaths));
   app.use((req, _res, next) => next(new NotFoundError(`No route for ${req.method} ${req.path}`)));
   app.use(errorHandler(log));
   return app;

@@ -6,6 +6,7 @@ import path from 'node:path';
 import express, { type Router } from 'express';
 import { z } from 'zod';
 import { journeyDefinitionSchema } from '../journeys/schema';
+import { answerSchemas } from './openapi-answers';
 import type { OpenApiPaths } from './openapi-parts';
 import { analyticsPaths } from './routes/analytics';
 import { codecPaths } from './routes/codec';
@@ -110,6 +111,49 @@ function mergePaths(parts: OpenApiPaths[]): OpenApiPaths {
   return merged;
 }
 
+const retryAfter = {
+  'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer', minimum: 1 } },
+};
+
+const errorAnswer = (description: string, headers?: Record<string, unknown>) => ({
+  description,
+  ...(headers ? { headers } : {}),
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+});
+
+/**
+ * The answers every operation of a kind can give, added where a route module did not list them: they come from the
+ * middleware in front of every route (api/app.ts), not from the route. Every address-limited route may answer 429;
+ * a route behind a key 401 and, lacking the scope, 403 naming it; every /v1 route 400 for a NUL character, an
+ * unpaired surrogate or broken percent-encoding anywhere in the request, and 503 while PostgreSQL or Temporal is
+ * down; every /v1 POST and PUT 413 and 415 (the body parser runs before the route).
+ */
+function withCommonAnswers(documented: OpenApiPaths): OpenApiPaths {
+  const paths = structuredClone(documented);
+  for (const [path, item] of Object.entries(paths)) {
+    for (const [method, operation] of Object.entries(item)) {
+      const op = operation as { responses: Record<string, unknown>; 'x-required-scope'?: string };
+      const add = (status: string, answer: unknown) => {
+        op.responses[status] ??= answer;
+      };
+      const v1 = path.startsWith('/v1/');
+      if (v1) add('400', errorAnswer('Invalid input; `fields` names every bad field by its path'));
+      if (op['x-required-scope']) {
+        add('401', errorAnswer('Missing or unknown API key'));
+        add('403', errorAnswer(`The key lacks the scope ${op['x-required-scope']} (named in \`error.scope\`)`));
+      }
+      if (v1 && (method === 'post' || method === 'put')) {
+        add('413', errorAnswer('Body over the size limit'));
+        add('415', errorAnswer('Body is not JSON'));
+      }
+      if (v1 || path.startsWith('/webhooks/') || path.startsWith('/unsubscribe/'))
+        add('503', errorAnswer('PostgreSQL or Temporal cannot take the request now', retryAfter));
+      add('429', errorAnswer('Too many requests from this key or address', retryAfter));
+    }
+  }
+  return paths;
+}
+
 /** Builds the OpenAPI document. */
 export function openApiDocument(): JsonSchema {
   const components: Record<string, JsonSchema> = {};
@@ -127,7 +171,8 @@ export function openApiDocument(): JsonSchema {
       version: '1',
       description:
         'Omni-channel consumer journeys run durably on Temporal. Every /v1 route needs `Authorization: Bearer <key>`. ' +
-        'A 2xx answer to an event means Temporal holds it durably.',
+        'A 2xx answer to an event means Temporal holds it durably. A method a path does not have is answered 405 ' +
+        'with `Allow` naming the methods it has.',
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],
@@ -145,13 +190,22 @@ export function openApiDocument(): JsonSchema {
       { name: 'codec' },
       { name: 'operations' },
     ],
-    paths: mergePaths(allPaths),
+    paths: withCommonAnswers(mergePaths(allPaths)),
     components: {
-      schemas: { ...components, ...schemas },
+      schemas: { ...components, ...answerSchemas, ...schemas },
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
     },
   };
 }
+
+/** Paths the app serves outside the document, with their methods (for 405 answers). */
+export const undocumentedPaths: Record<string, readonly string[]> = {
+  '/healthz': ['get'],
+  '/readyz': ['get'],
+  '/openapi.json': ['get'],
+  '/docs': ['get'],
+  '/docs/{asset}': ['get'],
+};
 
 /** Serves /openapi.json and Swagger UI at /docs (no API key needed: the document holds no data). */
 export function docsRoutes(): Router {

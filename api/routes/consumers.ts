@@ -45,14 +45,14 @@ export const consumersPaths: OpenApiPaths = {
       summary: 'Create or update a consumer',
       parameters: [idParam('Consumer id')],
       requestBody: { required: true, ...json('ConsumerInput') },
-      responses: { '200': ok('Updated'), '201': ok('Created'), ...errors(400, 401, 415) },
+      responses: { '200': ok('Updated', 'Consumer'), '201': ok('Created', 'Consumer'), ...errors(400, 401, 415) },
     },
     get: {
       ...needs('consumers:read'),
       tags: ['consumers'],
       summary: 'Read a consumer',
       parameters: [idParam('Consumer id')],
-      responses: { '200': ok('The consumer'), ...errors(401, 404) },
+      responses: { '200': ok('The consumer', 'Consumer'), ...errors(400, 401, 404) },
     },
   },
 };

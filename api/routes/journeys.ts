@@ -131,7 +131,10 @@ const journeyAction = (action: string, summary: string) => ({
     ...needs('journeys:write'),
     summary,
     parameters: [idParam('Journey id')],
-    responses: { [action === 'publish' ? '201' : '200']: ok(summary), ...errors(401, 404, 409) },
+    responses: {
+      [action === 'publish' ? '201' : '200']: ok(summary, action === 'publish' ? 'JourneyVersion' : 'JourneyLifecycle'),
+      ...errors(400, 401, 404, 409),
+    },
   },
 });
 
@@ -143,14 +146,14 @@ export const journeysPaths: OpenApiPaths = {
       tags: ['journeys'],
       summary: 'List journeys',
       parameters: [{ name: 'status', in: 'query', schema: inlineSchema(journeyStatusFilter) }],
-      responses: { '200': ok('Journeys'), ...errors(400, 401) },
+      responses: { '200': ok('Journeys', 'JourneyList'), ...errors(400, 401) },
     },
     post: {
       ...needs('journeys:write'),
       tags: ['journeys'],
       summary: 'Create a draft',
       requestBody: { required: true, ...json('JourneyDefinition') },
-      responses: { '201': ok('Draft created'), ...errors(400, 401, 409) },
+      responses: { '201': ok('Draft created', 'Journey'), ...errors(400, 401, 409) },
     },
   },
   '/v1/journeys/validate': {
@@ -159,7 +162,7 @@ export const journeysPaths: OpenApiPaths = {
       tags: ['journeys'],
       summary: 'Validate a definition without saving it',
       requestBody: { required: true, ...json('JourneyDefinition') },
-      responses: { '200': ok('`valid` and every problem with its path'), ...errors(401) },
+      responses: { '200': ok('`valid` and every problem with its path', 'ValidationResult'), ...errors(401) },
     },
   },
   '/v1/journeys/{id}': {
@@ -168,7 +171,7 @@ export const journeysPaths: OpenApiPaths = {
       tags: ['journeys'],
       summary: 'A journey with its draft and versions',
       parameters: [idParam('Journey id')],
-      responses: { '200': ok('The journey'), ...errors(401, 404) },
+      responses: { '200': ok('The journey', 'JourneyDetail'), ...errors(400, 401, 404) },
     },
     put: {
       ...needs('journeys:write'),
@@ -176,7 +179,7 @@ export const journeysPaths: OpenApiPaths = {
       summary: 'Replace the draft',
       parameters: [idParam('Journey id')],
       requestBody: { required: true, ...json('JourneyDefinition') },
-      responses: { '200': ok('Draft updated'), ...errors(400, 401, 404) },
+      responses: { '200': ok('Draft updated', 'Journey'), ...errors(400, 401, 404) },
     },
   },
   '/v1/journeys/{id}/publish': journeyAction('publish', 'Publish the draft as the next immutable version'),

@@ -43,7 +43,7 @@ export const messagesPaths: OpenApiPaths = {
       ...needs('messages:read'),
       tags: ['messages'],
       summary: 'The message log',
-      responses: { '200': ok('Messages'), ...errors(400, 401) },
+      responses: { '200': ok('Messages', 'MessageList'), ...errors(400, 401) },
     },
   },
   '/v1/consumers/{id}/messages': {
@@ -52,7 +52,7 @@ export const messagesPaths: OpenApiPaths = {
       tags: ['messages'],
       summary: "A consumer's messages, newest first, each with its status history (no recipient, no body)",
       parameters: [idParam('Consumer id'), limitParam(200, 50)],
-      responses: { '200': ok('Messages with `events`'), ...errors(400, 401, 404) },
+      responses: { '200': ok('Messages with `events`', 'MessageHistory'), ...errors(400, 401, 404) },
     },
   },
   '/v1/outbox': {
@@ -60,7 +60,7 @@ export const messagesPaths: OpenApiPaths = {
       ...needs('messages:read'),
       tags: ['messages'],
       summary: 'The development outbox (not delivered)',
-      responses: { '200': ok('Outbox items'), ...errors(400, 401) },
+      responses: { '200': ok('Outbox items', 'Outbox'), ...errors(400, 401) },
     },
   },
 };

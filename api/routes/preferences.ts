@@ -39,7 +39,7 @@ export const preferencesPaths: OpenApiPaths = {
       tags: ['preferences'],
       summary: "A consumer's preferences (the defaults until set: opted in everywhere)",
       parameters: [idParam('Consumer id')],
-      responses: { '200': ok('The preferences'), ...errors(401, 404) },
+      responses: { '200': ok('The preferences', 'Preferences'), ...errors(400, 401, 404) },
     },
     put: {
       ...needs('consumers:write'),
@@ -50,7 +50,7 @@ export const preferencesPaths: OpenApiPaths = {
         '`quietHours` are in `timeZone` and may wrap midnight (`21:00`–`08:00`).',
       parameters: [idParam('Consumer id')],
       requestBody: jsonBody(preferencesBody),
-      responses: { '200': ok('The preferences after the change'), ...errors(400, 401, 404, 415) },
+      responses: { '200': ok('The preferences after the change', 'Preferences'), ...errors(400, 401, 404, 415) },
     },
   },
 };

@@ -135,7 +135,7 @@ export const runsPaths: OpenApiPaths = {
       tags: ['runs'],
       summary: "A consumer's journey runs (from Temporal visibility)",
       parameters: [idParam('Consumer id')],
-      responses: { '200': ok('Runs, newest first'), ...errors(401) },
+      responses: { '200': ok('Runs, newest first', 'ConsumerRuns'), ...errors(400, 401) },
     },
   },
   '/v1/runs/{workflowId}': {
@@ -144,7 +144,7 @@ export const runsPaths: OpenApiPaths = {
       tags: ['runs'],
       summary: "One run's state (workflow query)",
       parameters: [pathParam('workflowId', 'journey:<journeyId>:<consumerId>')],
-      responses: { '200': ok('Status and state'), ...errors(401, 404) },
+      responses: { '200': ok('Status and state', 'RunState'), ...errors(401, 404) },
     },
   },
   '/v1/runs/{workflowId}/pause': {
@@ -185,7 +185,7 @@ export const runsPaths: OpenApiPaths = {
       tags: ['runs'],
       summary: 'Cancel a run',
       parameters: [pathParam('workflowId', 'Workflow id')],
-      responses: { '202': ok('Cancellation requested'), ...errors(401, 404) },
+      responses: { '202': ok('Cancellation requested', 'CancelRequested'), ...errors(401, 404) },
     },
   },
 };

@@ -45,14 +45,18 @@ export const suppressionsPaths: OpenApiPaths = {
       tags: ['suppressions'],
       summary: 'Suppressed addresses, newest first (contact details)',
       parameters: [{ name: 'channel', in: 'query', schema: inlineSchema(channel) }, limitParam(500, 100)],
-      responses: { '200': ok('Suppressions'), ...errors(400, 401) },
+      responses: { '200': ok('Suppressions', 'SuppressionList'), ...errors(400, 401) },
     },
     post: {
       ...needs('consumers:write'),
       tags: ['suppressions'],
       summary: 'Suppress an address by hand (reason `manual`; an existing entry keeps its reason)',
       requestBody: jsonBody(suppressionBody),
-      responses: { '200': ok('Already suppressed'), '201': ok('Suppressed'), ...errors(400, 401, 415) },
+      responses: {
+        '200': ok('Already suppressed', 'SuppressionResult'),
+        '201': ok('Suppressed', 'SuppressionResult'),
+        ...errors(400, 401, 415),
+      },
     },
   },
   '/v1/suppressions/{channel}/{address}': {

@@ -42,7 +42,7 @@ export const topicsPaths: OpenApiPaths = {
       ...needs('journeys:read'),
       tags: ['topics'],
       summary: 'Registered topics',
-      responses: { '200': ok('Topics'), ...errors(401) },
+      responses: { '200': ok('Topics', 'TopicList'), ...errors(401) },
     },
   },
   '/v1/topics/{id}': {
@@ -51,7 +51,7 @@ export const topicsPaths: OpenApiPaths = {
       tags: ['topics'],
       summary: 'One topic',
       parameters: [idParam('Topic id')],
-      responses: { '200': ok('The topic'), ...errors(401, 404) },
+      responses: { '200': ok('The topic', 'Topic'), ...errors(400, 401, 404) },
     },
     put: {
       ...needs('journeys:write'),
@@ -60,7 +60,7 @@ export const topicsPaths: OpenApiPaths = {
       description: 'A transactional topic ignores topic opt-outs and frequency caps. Unregistered topics are not.',
       parameters: [idParam('Topic id')],
       requestBody: jsonBody(topicBody),
-      responses: { '200': ok('Updated'), '201': ok('Created'), ...errors(400, 401, 415) },
+      responses: { '200': ok('Updated', 'Topic'), '201': ok('Created', 'Topic'), ...errors(400, 401, 415) },
     },
   },
 };

@@ -108,8 +108,11 @@ export const unsubscribePaths: OpenApiPaths = {
       security: [],
       parameters: [{ name: 'token', in: 'path', required: true, schema: { type: 'string' } }],
       responses: {
-        '200': { description: 'HTML page with a button that POSTs', content: { 'text/html': {} } },
-        '400': { description: 'Invalid link', content: { 'text/html': {} } },
+        '200': {
+          description: 'HTML page with a button that POSTs',
+          content: { 'text/html': { schema: { type: 'string' } } },
+        },
+        '400': { description: 'Invalid link', content: { 'text/html': { schema: { type: 'string' } } } },
         ...errors(404),
       },
     },
@@ -126,7 +129,7 @@ export const unsubscribePaths: OpenApiPaths = {
         },
       },
       responses: {
-        '200': { description: 'Unsubscribed', content: { 'text/plain': {} } },
+        '200': { description: 'Unsubscribed', content: { 'text/plain': { schema: { type: 'string' } } } },
         ...errors(400, 404),
       },
     },

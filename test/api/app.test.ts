@@ -76,6 +76,24 @@ describe('createApp', () => {
     });
   });
 
+  it('answers 405 with Allow, not 404, for a method a known path does not have', async () => {
+    for (const [method, url, allow] of [
+      ['trace', '/v1/events', 'POST'],
+      ['delete', '/v1/events', 'POST'],
+      ['patch', `/v1/consumers/${unique('c')}`, 'GET, HEAD, PUT'],
+      ['post', '/v1/runs', 'GET, HEAD'],
+      ['put', '/openapi.json', 'GET, HEAD'],
+      ['trace', '/healthz', 'GET, HEAD'],
+    ] as const) {
+      const res = await request(app)[method](url).set('authorization', `Bearer ${API_KEY}`);
+      assert.equal(res.status, 405, `${method} ${url}`);
+      assert.equal(res.headers.allow, allow, `${method} ${url}`);
+      assert.equal(res.body.error.code, 'MethodNotAllowed');
+    }
+    const unknown = await request(app).trace('/v1/nothing-here').set('authorization', `Bearer ${API_KEY}`);
+    assert.equal(unknown.status, 404);
+  });
+
   it('answers 404 in JSON for unknown routes and runs', async () => {
     const route = await request(app).get('/v2/nothing');
     assert.equal(route.status, 404);

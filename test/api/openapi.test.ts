@@ -61,6 +61,49 @@ describe('OpenAPI document and /docs', () => {
     assert.equal(doc.components.schemas.Event.additionalProperties, false);
   });
 
+  const operations = () =>
+    Object.entries(doc.paths).flatMap(([path, item]) =>
+      Object.entries(item as Record<string, any>).map(([method, op]) => ({
+        name: `${method.toUpperCase()} ${path}`,
+        path,
+        method,
+        op,
+      })),
+    );
+
+  it('gives every success answer with a body a schema', () => {
+    const missing = operations().flatMap(({ name, op }) =>
+      Object.entries(op.responses as Record<string, any>)
+        .filter(([status]) => status.startsWith('2') && status !== '204')
+        .filter(([, answer]) => {
+          const contents = Object.values((answer.content ?? {}) as Record<string, { schema?: unknown }>);
+          return contents.length === 0 || contents.some((content) => !content.schema);
+        })
+        .map(([status]) => `${name} ${status}`),
+    );
+    assert.deepEqual(missing, []);
+  });
+
+  it('documents the answers the middleware gives: 401, 403 and 429 behind a key, 400 and 503 on /v1, 413 and 415 for bodies', () => {
+    const missing = operations().flatMap(({ name, path, method, op }) => {
+      const expected = ['429'];
+      if (op['x-required-scope']) expected.push('401', '403');
+      if (path.startsWith('/v1/')) expected.push('400', '503');
+      if (path.startsWith('/v1/') && (method === 'post' || method === 'put')) expected.push('413', '415');
+      return expected.filter((status) => !op.responses[status]).map((status) => `${name} ${status}`);
+    });
+    assert.deepEqual(missing, []);
+  });
+
+  it('documents the answer of POST /v1/events for a single event and a batch', () => {
+    const schema = (doc.paths['/v1/events'] as any).post.responses['202'].content['application/json'].schema;
+    assert.equal(schema.oneOf.length, 2);
+    assert.deepEqual(
+      schema.oneOf.map((s: { required: string[] }) => s.required),
+      [['eventId', 'results'], ['results']],
+    );
+  });
+
   it('serves /openapi.json and Swagger UI from local assets', async () => {
     const app = express().use(docsRoutes());
     const json = await request(app).get('/openapi.json');
