@@ -6,7 +6,14 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  makeTelemetryFilterString,
+  Runtime,
+  Worker,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import { developmentEncryptionKey, KEY_FILE } from '../dev/encryption-key';
 import type { Config, EncryptionKey } from '../runtime/config';
 import { EncryptionCodec } from '../runtime/payload-codec';
@@ -78,6 +85,17 @@ const quietBundler = {
  */
 export function bundleWorkflows(workflowsPath = require.resolve('../workflows')): Promise<WorkflowBundleWithSourceMap> {
   return bundleWorkflowCode({ workflowsPath, logger: quietBundler });
+}
+
+/**
+ * Keeps the SDK's own logs of a replay (a nondeterminism warning per failed replay, the outcome the CLI already
+ * prints) off the output, errors aside, on stderr. Call once, before the first replay.
+ */
+export function quietReplayLogs(): void {
+  Runtime.install({
+    logger: new DefaultLogger('ERROR', (entry) => process.stderr.write(`${entry.level} ${entry.message}\n`)),
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }), forward: {} } },
+  });
 }
 
 /**

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { ConfigError, loadConfig } from '../runtime/config';
 import { historyToJson } from '../runtime/temporal-history';
 import { ApiClient, ApiError, ApiUnreachableError, apiTarget } from './api-client';
-import { bundleWorkflows, exportHistory, historyFiles, replayHistories } from './history';
+import { bundleWorkflows, exportHistory, historyFiles, quietReplayLogs, replayHistories } from './history';
 
 const USAGE = `usage: journeys <command> [options]
 
@@ -228,6 +228,7 @@ export async function run(argv: string[]): Promise<number> {
       const files = (await Promise.all(parsed.positional.map(historyFiles))).flat();
       if (files.length === 0) throw new UsageError(`no .json histories in ${parsed.positional.join(' ')}`);
       const workflows = parsed.options.get('workflows');
+      quietReplayLogs();
       const outcomes = await replayHistories(
         files,
         await bundleWorkflows(workflows ? require.resolve(path.resolve(workflows)) : undefined),
