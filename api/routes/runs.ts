@@ -153,7 +153,7 @@ export const runsPaths: OpenApiPaths = {
       tags: ['runs'],
       summary: 'Pause this run alone: it holds before its next send until resumed (the journey-wide pause is separate)',
       parameters: [pathParam('workflowId', 'Workflow id')],
-      responses: { '200': ok('Paused: `{ workflowId, paused: true }`'), ...errors(401, 404, 409, 503) },
+      responses: { '200': ok('Paused: `{ workflowId, paused: true }`', 'RunControl'), ...errors(401, 404, 409, 503) },
     },
   },
   '/v1/runs/{workflowId}/resume': {
@@ -162,7 +162,7 @@ export const runsPaths: OpenApiPaths = {
       tags: ['runs'],
       summary: 'Resume a run paused with /pause',
       parameters: [pathParam('workflowId', 'Workflow id')],
-      responses: { '200': ok('Resumed: `{ workflowId, paused: false }`'), ...errors(401, 404, 409, 503) },
+      responses: { '200': ok('Resumed: `{ workflowId, paused: false }`', 'RunControl'), ...errors(401, 404, 409, 503) },
     },
   },
   '/v1/runs/{workflowId}/skip-wait': {
@@ -174,7 +174,7 @@ export const runsPaths: OpenApiPaths = {
         'the run is not waiting',
       parameters: [pathParam('workflowId', 'Workflow id')],
       responses: {
-        '200': ok('Skipped: `{ workflowId, paused, skipped: { step, for } }`'),
+        '200': ok('Skipped: `{ workflowId, paused, skipped: { step, for } }`', 'RunControl'),
         ...errors(401, 404, 409, 503),
       },
     },
@@ -183,9 +183,9 @@ export const runsPaths: OpenApiPaths = {
     post: {
       ...needs('runs:write'),
       tags: ['runs'],
-      summary: 'Cancel a run',
+      summary: 'Cancel a running run (it ends as `cancelled`); 409 when it has ended',
       parameters: [pathParam('workflowId', 'Workflow id')],
-      responses: { '202': ok('Cancellation requested', 'CancelRequested'), ...errors(401, 404) },
+      responses: { '202': ok('Cancellation requested', 'CancelRequested'), ...errors(401, 404, 409) },
     },
   },
 };
