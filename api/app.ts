@@ -100,6 +100,9 @@ export function createApp(deps: AppDeps): Express {
     );
   }
 
+  // A known path with another method: 405 naming the methods it has (TRACE, PATCH, ...), not 404; OPTIONS: 204.
+  app.use(methodNotAllowed(openApiDocument().paths as OpenApiPaths, undocumentedPaths));
+
   const v1 = express.Router();
   v1.use(authenticate(apiKeys, limits));
   v1.use(express.json({ limit: bodyLimit, strict: false, type: ['application/json', 'application/*+json'] }));
@@ -120,8 +123,6 @@ export function createApp(deps: AppDeps): Express {
   v1.use(messagesRoutes({ db }));
   app.use('/v1', v1);
 
-  // A known path with another method: 405 naming the methods it has (TRACE, PATCH, ...), not 404.
-  app.use(methodNotAllowed(openApiDocument().paths as OpenApiPaths, undocumentedPaths));
   app.use((req, _res, next) => next(new NotFoundError(`No route for ${req.method} ${req.path}`)));
   app.use(errorHandler(log));
   return app;

@@ -25,26 +25,40 @@ const templatePattern = (template: string) =>
 
 /**
  * Answers 405 with `Allow` when a documented path (`paths`, plus `extra` paths outside the document) matches the
- * request but none of its methods does; passes everything else on (to the 404). Mount after every route.
+ * request but none of its methods does, and OPTIONS with 204 and `Allow`; passes everything else on (to the 404).
+ * Mount it before the routes that need a key, so that OPTIONS needs none, and after any that answer OPTIONS
+ * themselves (CORS of /codec).
  */
 export function methodNotAllowed(paths: OpenApiPaths, extra: Record<string, readonly string[]> = {}): RequestHandler {
   const known = [
     ...Object.entries(paths).map(([template, item]) => ({ template, methods: Object.keys(item) })),
     ...Object.entries(extra).map(([template, methods]) => ({ template, methods: [...methods] })),
-  ].map(({ template, methods }) => ({ pattern: templatePattern(template), methods }));
-  return (req, res, next) => {
+  ].map(({ template, methods }) => ({
+    pattern: templatePattern(template),
+    parameters: template.split('{').length - 1,
+    methods: methods.map((method) => method.toUpperCase()),
+  }));
+  /** The methods of `path`, from its most specific template (`/v1/journeys/validate` over `/v1/journeys/{id}`). */
+  const allowedOn = (path: string): string[] => {
+    const matching = known.filter(({ pattern }) => pattern.test(path));
+    const fewest = Math.min(...matching.map(({ parameters }) => parameters));
     const methods = new Set(
-      known
-        .filter(({ pattern }) => pattern.test(req.path))
-        .flatMap(({ methods }) => methods.map((m) => m.toUpperCase())),
+      matching.filter(({ parameters }) => parameters === fewest).flatMap(({ methods }) => methods),
     );
-    if (methods.size === 0 || methods.has(req.method)) {
+    if (methods.has('GET')) methods.add('HEAD');
+    return [...methods].sort();
+  };
+  return (req, res, next) => {
+    const allowed = allowedOn(req.path);
+    if (allowed.length === 0 || allowed.includes(req.method)) {
       next();
       return;
     }
-    if (methods.has('GET')) methods.add('HEAD');
-    const allowed = [...methods].sort();
-    res.setHeader('Allow', allowed.join(', '));
+    res.setHeader('Allow', [...allowed, 'OPTIONS'].join(', '));
+    if (req.method === 'OPTIONS') {
+      res.status(204).end();
+      return;
+    }
     next(new MethodNotAllowedError(req.method, req.path, allowed));
   };
 }

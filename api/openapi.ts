@@ -25,7 +25,7 @@ import { suppressionsPaths } from './routes/suppressions';
 import { topicsPaths } from './routes/topics';
 import { twilioWebhooksPaths } from './routes/twilio-webhooks';
 import { unsubscribePaths } from './routes/unsubscribe';
-import { consumerBody, eventBatch, eventBody } from './schemas';
+import { consumerBody, eventBatch, eventBody, withoutLooseFormats } from './schemas';
 
 /** Every route module's paths, in the order the document lists them. */
 const allPaths: OpenApiPaths[] = [
@@ -69,9 +69,10 @@ function toComponent(schema: z.ZodType, components: Record<string, JsonSchema>):
     }
     return value;
   };
-  for (const [name, def] of Object.entries(json.$defs ?? {})) components[name] = rewrite(def) as JsonSchema;
+  for (const [name, def] of Object.entries(json.$defs ?? {}))
+    components[name] = withoutLooseFormats(rewrite(def)) as JsonSchema;
   const { $defs: _defs, $schema: _schema, ...rest } = json;
-  return rewrite(rest) as JsonSchema;
+  return withoutLooseFormats(rewrite(rest)) as JsonSchema;
 }
 
 const errorSchema: JsonSchema = {
@@ -172,7 +173,8 @@ export function openApiDocument(): JsonSchema {
       description:
         'Omni-channel consumer journeys run durably on Temporal. Every /v1 route needs `Authorization: Bearer <key>`. ' +
         'A 2xx answer to an event means Temporal holds it durably. A method a path does not have is answered 405 ' +
-        'with `Allow` naming the methods it has.',
+        'with `Allow` naming the methods it has. Text anywhere in a request (path, query, body) must be Unicode without NUL ' +
+        'characters or unpaired surrogates, and a body at most 100 levels deep: else 400 naming the place.',
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],

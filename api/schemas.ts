@@ -11,9 +11,19 @@ export const channel = z.enum(channels);
 
 const regionNames = new Intl.DisplayNames(['en'], { type: 'region' });
 
+/** Every code ICU names (the assigned ISO 3166-1 alpha-2 codes), sorted. */
+function assignedCountryCodes(): string[] {
+  const letters = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+  return [...letters].flatMap((a) =>
+    [...letters].map((b) => a + b).filter((code) => code !== 'ZZ' && regionNames.of(code) !== code),
+  );
+}
+
 /** ISO 3166-1 alpha-2 country code, upper case (`US`, `GB`); ICU names every assigned code, echoes others. */
 export const countryCode = z
   .string()
+  // The JSON schema lists the codes, so that a client (and a fuzzer) knows which two letters are accepted.
+  .meta({ enum: assignedCountryCodes() })
   .regex(/^[A-Z]{2}$/, { message: 'must be an ISO 3166-1 alpha-2 country code such as US', abort: true })
   .refine((code) => code !== 'ZZ' && regionNames.of(code) !== code, 'is not an assigned ISO 3166-1 country code');
 
@@ -45,6 +55,8 @@ export const consumerBody = z
 export const timeZone = z
   .string()
   .max(64)
+  // The JSON schema lists the canonical names; legacy aliases (US/Eastern) are accepted too and stored canonical.
+  .meta({ enum: [...new Set([...Intl.supportedValuesOf('timeZone'), 'UTC'])].sort() })
   .refine((zone) => canonicalTimeZone(zone) !== undefined, 'must be an IANA time zone such as America/New_York')
   .transform((zone) => canonicalTimeZone(zone) ?? zone);
 
@@ -212,5 +224,19 @@ export const listQuery = z.object({
 /** A zod schema as an inline OpenAPI 3.1 schema (the request's shape, before transforms). */
 export function inlineSchema(schema: z.ZodType): Record<string, unknown> {
   const { $schema: _schema, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
-  return rest;
+  return withoutLooseFormats(rest) as Record<string, unknown>;
+}
+
+/**
+ * Drops `format: email` where the schema also has zod's `pattern`: the pattern is what the API checks, and JSON
+ * Schema's email format is looser in some places and stricter in others, so a client following it would send
+ * addresses the API refuses, and the reverse.
+ */
+export function withoutLooseFormats(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutLooseFormats);
+  if (!value || typeof value !== 'object') return value;
+  const entries = Object.entries(value).map(([key, inner]) => [key, withoutLooseFormats(inner)] as const);
+  const object = Object.fromEntries(entries) as Record<string, unknown>;
+  if (object.format === 'email' && typeof object.pattern === 'string') delete object.format;
+  return object;
 }

@@ -52,11 +52,14 @@ const durationMessage = "must be a duration such as '3 days', '90 minutes' or '1
 /** A duration that may be negative: an offset from a date. */
 export const signedDuration = z.string().max(100).regex(durationPattern, durationMessage);
 
-/** A duration of time to let pass: longer than zero. */
-export const duration = signedDuration.refine(
-  (value) => !durationPattern.test(value) || parseFloat(value) > 0,
-  'must be longer than zero',
-);
+/** {@link durationPattern} without a sign and with a digit other than 0: what {@link duration} accepts. */
+export const positiveDurationPattern =
+  /^(?:\d*[1-9]\d*(?:\.\d+)?|\d*\.\d*[1-9]\d*) *(?:milliseconds?|msecs?|ms|seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|w|years?|yrs?|y)$/;
+
+/** A duration of time to let pass: longer than zero (the JSON schema says so with its pattern). */
+export const duration = signedDuration
+  .refine((value) => !durationPattern.test(value) || parseFloat(value) > 0, 'must be longer than zero')
+  .meta({ pattern: positiveDurationPattern.source });
 
 /** A dotted path into data (`consumer.attributes.tier`, `data.items.0.sku`); its root is checked in context. */
 export const dataPath = z

@@ -169,7 +169,7 @@ export const analyticsPaths: OpenApiPaths = {
         'range, as they are now; channel figures count the messages created in the range; the daily series puts ' +
         'entries on their entry day, conversions on the day the run converted and messages on the day they were ' +
         `created. Without dates the range is the ${DEFAULT_ANALYTICS_DAYS} days up to now; it may span at most ` +
-        `${MAX_ANALYTICS_DAYS} days.`,
+        `${MAX_ANALYTICS_DAYS} days; \`from\` must be before \`to\` (else 400 naming \`query.from\`).`,
       parameters: [
         idParam('Journey id'),
         {

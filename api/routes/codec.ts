@@ -12,6 +12,7 @@ import type { EncryptionCodec } from '../../runtime/payload-codec';
 import { requireScope } from '../auth';
 import { InputError, parseInput } from '../errors';
 import { errors, type OpenApiPaths, needs } from '../openapi-parts';
+import { inlineSchema } from '../schemas';
 
 /** What the codec routes need. */
 export interface CodecDeps {
@@ -118,19 +119,27 @@ const codecOperation = (action: string) => ({
     summary: `${action === 'decode' ? 'Decrypt' : 'Encrypt'} Temporal payloads (the Web UI's remote codec protocol)`,
     requestBody: {
       required: true,
-      content: {
-        'application/json': {
-          schema: {
-            type: 'object',
-            required: ['payloads'],
-            properties: {
-              payloads: {
-                type: 'array',
-                items: {
-                  type: 'object',
-                  properties: {
-                    metadata: { type: 'object', additionalProperties: { type: 'string', contentEncoding: 'base64' } },
-                    data: { type: 'string', contentEncoding: 'base64' },
+      description: '`{}` (as the Temporal CLI sends for a query without arguments) is no payloads',
+      content: { 'application/json': { schema: inlineSchema(payloadsBody) } },
+    },
+    responses: {
+      '200': {
+        description: 'The payloads, in order',
+        content: {
+          'application/json': {
+            schema: {
+              type: 'object',
+              required: ['payloads'],
+              properties: {
+                payloads: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    required: ['metadata', 'data'],
+                    properties: {
+                      metadata: { type: 'object', additionalProperties: { type: 'string', contentEncoding: 'base64' } },
+                      data: { type: 'string', contentEncoding: 'base64' },
+                    },
                   },
                 },
               },
@@ -138,10 +147,7 @@ const codecOperation = (action: string) => ({
           },
         },
       },
-    },
-    responses: {
-      '200': { description: 'The payloads, in order', content: { 'application/json': { schema: { type: 'object' } } } },
-      ...errors(400, 401, 403),
+      ...errors(400, 401, 403, 413),
     },
   },
 });

@@ -111,7 +111,8 @@ export const emailWebhooksPaths: OpenApiPaths = {
       description:
         'Needs the API key. `messageId` is the Message-ID the email was sent with. A hard bounce suppresses `email` ' +
         'and marks the message bounced; a soft bounce is history only; a complaint suppresses `email` and marks the ' +
-        'message opted-out (unless already final).',
+        "message opted-out (unless already final). An event's `at` must be within the last 30 days and at most 5 " +
+        'minutes ahead (a replayed old report is refused with 400).',
       requestBody: { required: true, content: { 'application/json': { schema: inlineSchema(emailEventsBody) } } },
       responses: { '202': webhookResults, ...errors(400, 401, 413, 415, 503) },
     },

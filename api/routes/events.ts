@@ -91,6 +91,7 @@ export const journeyRoutingSchema = {
 
 const routedEvent = {
   type: 'object',
+  additionalProperties: false,
   required: ['eventId', 'results'],
   properties: {
     eventId: { type: 'string' },
@@ -104,6 +105,7 @@ export const eventsAnswerSchema = {
     { ...routedEvent, description: 'A single event' },
     {
       type: 'object',
+      additionalProperties: false,
       required: ['results'],
       description: 'A batch: one entry per event, in the order posted',
       properties: { results: { type: 'array', items: routedEvent } },

@@ -51,6 +51,10 @@ export function journeysRoutes({
   };
 
   routes.post('/journeys/validate', requireScope('journeys:read'), (req, res) => {
+    if (req.body === undefined)
+      throw new InputError('Send the journey definition to validate as the JSON body', [
+        { path: '(body)', message: 'required' },
+      ]);
     const result = validateJourney(req.body, validation);
     res.json(result.ok ? { valid: true, problems: [] } : { valid: false, problems: result.problems });
   });
@@ -125,6 +129,12 @@ export function journeysRoutes({
   return routes;
 }
 
+/** What a definition must satisfy beyond its JSON schema; each problem is answered 400 at its path. */
+const definitionRules =
+  'Beyond the JSON schema, the parts must fit together (each problem answered 400 at its path): `start` and every ' +
+  '`next` name a step of the journey, every step is reached, a condition reads a path where it may (`data.` of the ' +
+  'event, `consumer.`, ...), a webhook names an allowed public https host.';
+
 const journeyAction = (action: string, summary: string) => ({
   post: {
     tags: ['journeys'],
@@ -152,6 +162,7 @@ export const journeysPaths: OpenApiPaths = {
       ...needs('journeys:write'),
       tags: ['journeys'],
       summary: 'Create a draft',
+      description: definitionRules,
       requestBody: { required: true, ...json('JourneyDefinition') },
       responses: { '201': ok('Draft created', 'Journey'), ...errors(400, 401, 409) },
     },
@@ -161,7 +172,15 @@ export const journeysPaths: OpenApiPaths = {
       ...needs('journeys:read'),
       tags: ['journeys'],
       summary: 'Validate a definition without saving it',
-      requestBody: { required: true, ...json('JourneyDefinition') },
+      description:
+        'Any JSON body is checked: an invalid definition is answered 200 with `valid: false` and every problem at its ' +
+        'path (the format is the JourneyDefinition schema); only a request without a body is answered 400.',
+      requestBody: {
+        required: true,
+        content: {
+          'application/json': { schema: { description: 'A journey definition (JourneyDefinition) to check' } },
+        },
+      },
       responses: { '200': ok('`valid` and every problem with its path', 'ValidationResult'), ...errors(401) },
     },
   },
@@ -177,6 +196,7 @@ export const journeysPaths: OpenApiPaths = {
       ...needs('journeys:write'),
       tags: ['journeys'],
       summary: 'Replace the draft',
+      description: definitionRules,
       parameters: [idParam('Journey id')],
       requestBody: { required: true, ...json('JourneyDefinition') },
       responses: { '200': ok('Draft updated', 'Journey'), ...errors(400, 401, 404) },

@@ -47,7 +47,7 @@ export const preferencesPaths: OpenApiPaths = {
       summary: 'Change preferences',
       description:
         'Only the given fields change; `channels` and `topics` are merged key by key, `null` clears a field. ' +
-        '`quietHours` are in `timeZone` and may wrap midnight (`21:00`–`08:00`).',
+        '`quietHours` are in `timeZone` and may wrap midnight (`21:00`–`08:00`); `start` and `end` must differ.',
       parameters: [idParam('Consumer id')],
       requestBody: jsonBody(preferencesBody),
       responses: { '200': ok('The preferences after the change', 'Preferences'), ...errors(400, 401, 404, 415) },

@@ -81,7 +81,9 @@ export const printWebhooksPaths: OpenApiPaths = {
       tags: ['webhooks'],
       ...needs('events:write'),
       summary: `Letter status events (up to ${MAX_WEBHOOK_EVENTS}) from the print provider`,
-      description: 'Needs the API key. `mailed` = delivered; `returned` = failed (replaces an earlier mailed).',
+      description:
+        "Needs the API key. `mailed` = delivered; `returned` = failed (replaces an earlier mailed). An event's `at` " +
+        'must be within the last 30 days and at most 5 minutes ahead (a replayed old report is refused with 400).',
       requestBody: { required: true, content: { 'application/json': { schema: inlineSchema(printEventsBody) } } },
       responses: { '202': webhookResults, ...errors(400, 401, 413, 415, 503) },
     },

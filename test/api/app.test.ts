@@ -78,20 +78,35 @@ describe('createApp', () => {
 
   it('answers 405 with Allow, not 404, for a method a known path does not have', async () => {
     for (const [method, url, allow] of [
-      ['trace', '/v1/events', 'POST'],
-      ['delete', '/v1/events', 'POST'],
-      ['patch', `/v1/consumers/${unique('c')}`, 'GET, HEAD, PUT'],
-      ['post', '/v1/runs', 'GET, HEAD'],
-      ['put', '/openapi.json', 'GET, HEAD'],
-      ['trace', '/healthz', 'GET, HEAD'],
+      ['trace', '/v1/events', 'POST, OPTIONS'],
+      ['delete', '/v1/events', 'POST, OPTIONS'],
+      ['patch', `/v1/consumers/${unique('c')}`, 'GET, HEAD, PUT, OPTIONS'],
+      ['post', '/v1/runs', 'GET, HEAD, OPTIONS'],
+      ['put', '/openapi.json', 'GET, HEAD, OPTIONS'],
+      ['trace', '/healthz', 'GET, HEAD, OPTIONS'],
     ] as const) {
       const res = await request(app)[method](url).set('authorization', `Bearer ${API_KEY}`);
       assert.equal(res.status, 405, `${method} ${url}`);
       assert.equal(res.headers.allow, allow, `${method} ${url}`);
       assert.equal(res.body.error.code, 'MethodNotAllowed');
     }
+    // The most specific path decides: /v1/journeys/validate is not /v1/journeys/{id}.
+    const validate = await request(app).trace('/v1/journeys/validate');
+    assert.equal(validate.headers.allow, 'POST, OPTIONS');
     const unknown = await request(app).trace('/v1/nothing-here').set('authorization', `Bearer ${API_KEY}`);
     assert.equal(unknown.status, 404);
+  });
+
+  it('answers OPTIONS with 204 and the methods of the path, without a key', async () => {
+    for (const [url, allow] of [
+      ['/v1/journeys/validate', 'POST, OPTIONS'],
+      [`/v1/journeys/${unique('j')}`, 'GET, HEAD, PUT, OPTIONS'],
+      ['/v1/events', 'POST, OPTIONS'],
+    ] as const) {
+      const res = await request(app).options(url);
+      assert.equal(res.status, 204, url);
+      assert.equal(res.headers.allow, allow, url);
+    }
   });
 
   it('answers 404 in JSON for unknown routes and runs', async () => {
