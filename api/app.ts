@@ -28,6 +28,7 @@ import { eventsRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
 import { journeysRoutes } from './routes/journeys';
 import { metricsRoutes, requestMetrics } from './routes/metrics';
+import { messageResendRoutes } from './routes/message-resend';
 import { messagesRoutes } from './routes/messages';
 import { preferencesRoutes } from './routes/preferences';
 import { printWebhooksRoutes } from './routes/print-webhooks';
@@ -121,6 +122,7 @@ export function createApp(deps: AppDeps): Express {
   v1.use(runSearchRoutes({ client, encryptionKeys: config.encryption?.keys }));
   v1.use(runsRoutes({ client, log }));
   v1.use(messagesRoutes({ db }));
+  v1.use(messageResendRoutes({ db, client, router, log, codec }));
   app.use('/v1', v1);
 
   app.use((req, _res, next) => next(new NotFoundError(`No route for ${req.method} ${req.path}`)));

@@ -15,6 +15,7 @@ import { emailWebhooksPaths } from './routes/email-webhooks';
 import { eventReceiptsPaths } from './routes/event-receipts';
 import { eventsPaths } from './routes/events';
 import { journeysPaths } from './routes/journeys';
+import { messageResendPaths } from './routes/message-resend';
 import { messagesPaths } from './routes/messages';
 import { metricsPaths } from './routes/metrics';
 import { preferencesPaths } from './routes/preferences';
@@ -40,6 +41,7 @@ const allPaths: OpenApiPaths[] = [
   runSearchPaths,
   runsPaths,
   messagesPaths,
+  messageResendPaths,
   twilioWebhooksPaths,
   emailWebhooksPaths,
   printWebhooksPaths,

@@ -67,6 +67,11 @@ export class JourneyRouter {
     private readonly options: { taskQueue: string; log: Logger; refreshMs?: number },
   ) {}
 
+  /** The task queue runs start on (and re-sends of their messages). */
+  get taskQueue(): string {
+    return this.options.taskQueue;
+  }
+
   /** Loads the index and keeps it fresh. */
   async start(): Promise<void> {
     await this.refresh();

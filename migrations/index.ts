@@ -10,6 +10,7 @@ import * as receipts from './20261122_003_event_receipts';
 import * as channels from './20261122_004_channels';
 import * as webhookReceipts from './20261202_005_webhook_receipts';
 import * as eventOutcomes from './20261203_006_event_outcomes';
+import * as messageResends from './20261203_007_message_resends';
 
 const migrations: Record<string, Knex.Migration> = {
   '20261122_001_init': init,
@@ -18,6 +19,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261122_004_channels': channels,
   '20261202_005_webhook_receipts': webhookReceipts,
   '20261203_006_event_outcomes': eventOutcomes,
+  '20261203_007_message_resends': messageResends,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
