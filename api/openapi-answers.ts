@@ -1,6 +1,6 @@
 /**
  * JSON schemas of the API's success answers, shared components of the OpenAPI document (api/openapi.ts). Each
- * mirrors the type the route answers with (stores/, contract/); test/api/openapi-answers.test.ts checks real
+ * mirrors the type the route answers with (stores/, contract/); test/api/openapi-conformance.test.ts checks real
  * answers against them.
  */
 import { channels } from '../contract/channels';

@@ -61,6 +61,18 @@ describe('GET /v1/events/:id', () => {
     assert.ok(Date.parse(body.lastReceivedAt) >= Date.parse(body.receivedAt));
   });
 
+  it('keeps the outcome that took the event whatever order ten concurrent copies answer in', async () => {
+    const event = validEvent();
+    const answers = await Promise.all(Array.from({ length: 10 }, () => postEvent(app, event)));
+    assert.ok(answers.every((res) => res.status === 202));
+    const body = await receipt(event.id);
+    assert.equal(body.deliveries, 10);
+    assert.deepEqual(
+      body.outcomes.map((o: { outcome: string }) => o.outcome),
+      ['started'],
+    );
+  });
+
   it('says why an event was ignored: no open run for a goal event', async () => {
     const event = validEvent({ type: 'payment.received' });
     await postEvent(app, event);
