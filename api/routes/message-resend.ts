@@ -5,6 +5,7 @@
  */
 import {
   type Client,
+  isGrpcServiceError,
   WorkflowExecutionAlreadyStartedError,
   WorkflowIdReusePolicy,
   WorkflowNotFoundError,
@@ -23,6 +24,9 @@ import { requireScope } from '../auth';
 import { callTemporal, ConflictError, NotFoundError, parseInput, pathParameter } from '../errors';
 import { errors, type OpenApiPaths, needs, pathParam } from '../openapi-parts';
 import { inlineSchema } from '../schemas';
+
+/** gRPC status NOT_FOUND (numeric values are part of the gRPC protocol). */
+const GRPC_NOT_FOUND = 5;
 
 /** A message key as a path parameter. */
 const messageKey = z.string().min(1).max(900);
@@ -98,9 +102,8 @@ export function messageResendRoutes({ db, client, router, log, codec = new Encry
 }
 
 /**
- * The `sendMessage` request the run made for `message`, from the run's history (its first run, then its latest,
- * where a run that continued as new sent it); 409 when Temporal no longer has it (retention) or it is not a send
- * of a journey step.
+ * The `sendMessage` request the run made for `message`, from the run's history (its first execution, then each one it
+ * continued as new into); 409 when Temporal no longer has it (retention) or it is not a send of a journey step.
  */
 async function sendRequestOf(
   client: Client,
@@ -112,15 +115,23 @@ async function sendRequestOf(
       `Message ${message.key} cannot be re-sent: the run that sent it is no longer in Temporal's history`,
     );
   if (!message.workflowId) throw gone();
-  for (const runId of [...new Set([message.runId ?? undefined, undefined])]) {
+  // The run's first execution, then each one it continued as new into (a run records its first run id).
+  const seen = new Set<string>();
+  let runId: string | undefined = message.runId ?? undefined;
+  while (!seen.has(runId ?? '')) {
+    seen.add(runId ?? '');
     let history;
     try {
       history = await client.workflow.getHandle(message.workflowId, runId).fetchHistory();
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) continue;
+      // fetchHistory throws the raw gRPC NOT_FOUND, not WorkflowNotFoundError.
+      if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && Number(err.code) === GRPC_NOT_FOUND))
+        break;
       throw err;
     }
+    let next: string | undefined;
     for (const event of history.events ?? []) {
+      next = event.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? next;
       const scheduled = event.activityTaskScheduledEventAttributes;
       const payload = scheduled?.input?.payloads?.[0];
       if (scheduled?.activityType?.name !== 'sendMessage' || !payload) continue;
@@ -128,6 +139,8 @@ async function sendRequestOf(
       const request = defaultPayloadConverter.fromPayload<JourneySendRequest>(decoded!);
       if (request.key === message.key) return request;
     }
+    if (!next) break;
+    runId = next;
   }
   throw gone();
 }

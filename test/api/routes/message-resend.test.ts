@@ -10,7 +10,7 @@ import { messageResendPaths, messageResendRoutes, resendWorkflowId } from '../..
 import type { JourneyDefinition } from '../../../contract/journey-definition';
 import { JourneyRouter } from '../../../journeys/router';
 import { upsertConsumer } from '../../../stores/consumers';
-import { listMessages } from '../../../stores/messages';
+import { listMessages, recordOutcome } from '../../../stores/messages';
 import { suppress } from '../../../stores/suppressions';
 import type { ResendResult } from '../../../workflows/resend';
 import { auth, fieldsOf, v1App } from '../../support/api';
@@ -136,6 +136,21 @@ describe('POST /v1/messages/:id/resend', function () {
     assert.equal(sent.status, 409);
     assert.match(sent.body.error.message, /is sent: only a failed message can be re-sent/);
     assert.equal((await resend(unique('none'))).status, 404);
+    // A failed message whose run Temporal no longer has (retention): its content cannot be rebuilt.
+    const orphan = unique('orphan');
+    await recordOutcome(h.db, {
+      key: orphan,
+      consumerId,
+      journeyId: 'gone',
+      step: 'notify',
+      channel: 'email',
+      workflowId: unique('journey:gone'),
+      status: 'failed',
+      errorType: 'InvalidRecipient',
+    });
+    const gone = await resend(orphan);
+    assert.equal(gone.status, 409, JSON.stringify(gone.body));
+    assert.match(gone.body.error.message, /no longer in Temporal's history/);
     const long = await resend('k'.repeat(901));
     assert.equal(long.status, 400);
     assert.deepEqual(fieldsOf(long.body), ['id']);
