@@ -19,6 +19,7 @@ import type { Db } from '../../runtime/db';
 import type { Logger } from '../../runtime/logger';
 import { EncryptionCodec } from '../../runtime/payload-codec';
 import { findMessageForResend, findResend, recordResend, type ResendableMessage } from '../../stores/message-resends';
+import { getJourney } from '../../stores/journeys';
 import type { resendMessageWorkflow } from '../../workflows/resend';
 import { requireScope } from '../auth';
 import { callTemporal, ConflictError, NotFoundError, parseInput, pathParameter } from '../errors';
@@ -64,6 +65,10 @@ export function messageResendRoutes({ db, client, router, log, codec = new Encry
     if (message.status !== 'failed')
       throw new ConflictError(`Message ${key} is ${message.status}: only a failed message can be re-sent`);
     const original = await callTemporal(client, 'the history read', () => sendRequestOf(client, codec, message));
+    // Sends of runs started before channel decisions carry no topic: the journey's own, never a transactional
+    // stand-in that would skip the consumer's topic opt-outs and the caps.
+    const journey = await getJourney(db, message.journeyId);
+    const topic = original.topic ?? message.topic ?? journey?.draft.topic ?? message.journeyId;
     const workflowId = resendWorkflowId(key);
     const resendKey = resendKeyOf(key);
     let alreadyRequested = false;
@@ -78,8 +83,8 @@ export function messageResendRoutes({ db, client, router, log, codec = new Encry
               request: {
                 ...original,
                 key: resendKey,
-                journeyVersion: original.journeyVersion ?? message.journeyVersion ?? 1,
-                topic: original.topic ?? message.topic ?? 'transactional',
+                journeyVersion: original.journeyVersion ?? message.journeyVersion ?? journey?.latestVersion ?? 1,
+                topic,
               },
             },
           ],
