@@ -3,10 +3,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
 import type { Express } from 'express';
 import request from 'supertest';
 import {
   encodePageToken,
+  runSearchPage,
   runSearchPaths,
   runSearchRoutes,
   runSummary,
@@ -239,8 +242,19 @@ describe('GET /v1/runs', function () {
     assert.equal(summary.journeyVersion, 3);
   });
 
-  it('documents GET /v1/runs with its answer schema', () => {
+  it('answers as its OpenAPI schema says', async () => {
+    const ajv = new Ajv2020({ strict: false });
+    addFormats(ajv);
+    const validate = ajv.compile(runSearchPage);
+    for (const query of [
+      `journeyId=${journeyA}&pageSize=2`,
+      `journeyId=${journeyA}&status=terminated`,
+      'journeyId=none',
+    ]) {
+      const res = await request(app).get(`/v1/runs?${query}`).set(auth);
+      assert.ok(validate(res.body), `${query}: ${JSON.stringify(validate.errors)}`);
+    }
     const get = runSearchPaths['/v1/runs']?.get as { responses: Record<string, { content?: unknown }> };
-    assert.ok(get.responses['200']?.content);
+    assert.deepEqual(get.responses['200']?.content, { 'application/json': { schema: runSearchPage } });
   });
 });
