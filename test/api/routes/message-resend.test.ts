@@ -3,6 +3,8 @@
  * on the time-skipping server with real workers, PostgreSQL and the SMTP sink.
  */
 import assert from 'node:assert/strict';
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
 import type { Express } from 'express';
 import pino from 'pino';
 import request from 'supertest';
@@ -85,6 +87,12 @@ describe('POST /v1/messages/:id/resend', function () {
         [first.body.messageId, first.body.resendKey, first.body.workflowId, first.body.alreadyRequested],
         [key, `${key}/resend`, resendWorkflowId(key), false],
       );
+      const schema = (messageResendPaths['/v1/messages/{id}/resend']?.post as any).responses['202'].content[
+        'application/json'
+      ].schema;
+      const ajv = new Ajv2020({ strict: false });
+      addFormats(ajv);
+      assert.ok(ajv.validate(schema, first.body), ajv.errorsText());
       const handle = h.env.client.workflow.getHandle(first.body.workflowId);
       const done: ResendResult = await handle.result();
       await recordFixture(handle, 'resend-v1-sent');
