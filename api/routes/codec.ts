@@ -147,7 +147,7 @@ const codecOperation = (action: string) => ({
           },
         },
       },
-      ...errors(400, 401, 403, 413),
+      ...errors(400, 401, 413),
     },
   },
 });

@@ -65,7 +65,7 @@ export const eventReceiptsPaths: OpenApiPaths = {
       parameters: [pathParam('id', 'The event id, as posted', inlineSchema(eventBody.shape.id))],
       responses: {
         '200': { description: 'The receipt', content: { 'application/json': { schema: eventReceiptSchema } } },
-        ...errors(400, 401, 403, 404, 503),
+        ...errors(400, 401, 404, 503),
       },
     },
   },

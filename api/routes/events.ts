@@ -141,7 +141,7 @@ export const eventsPaths: OpenApiPaths = {
             '`{ results: [{ eventId, results }, ...] }` in the order posted.',
           content: { 'application/json': { schema: eventsAnswerSchema } },
         },
-        ...errors(400, 401, 403, 413, 415, 503),
+        ...errors(400, 401, 413, 415, 503),
       },
     },
   },

@@ -180,7 +180,7 @@ export const messageResendPaths: OpenApiPaths = {
       parameters: [pathParam('id', 'The message key', inlineSchema(messageKey))],
       responses: {
         '202': { description: 'Re-send started', content: { 'application/json': { schema: resendAnswer } } },
-        ...errors(400, 401, 403, 404, 409, 503),
+        ...errors(400, 401, 404, 409, 503),
       },
     },
   },

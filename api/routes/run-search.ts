@@ -313,7 +313,7 @@ export const runSearchPaths: OpenApiPaths = {
       parameters: queryParameters,
       responses: {
         '200': { description: 'One page of runs', content: { 'application/json': { schema: runSearchPage } } },
-        ...errors(400, 401, 403, 503),
+        ...errors(400, 401, 503),
       },
     },
   },

@@ -95,6 +95,14 @@ describe('OpenAPI document and /docs', () => {
     assert.deepEqual(missing, []);
   });
 
+  it('says a 403 behind a key is the missing scope, naming it, not a signature problem', () => {
+    const wrong = operations()
+      .filter(({ op }) => op['x-required-scope'])
+      .filter(({ op }) => !String(op.responses['403']?.description).includes(op['x-required-scope']))
+      .map(({ name }) => name);
+    assert.deepEqual(wrong, []);
+  });
+
   it('documents the answer of POST /v1/events for a single event and a batch', () => {
     const schema = (doc.paths['/v1/events'] as any).post.responses['202'].content['application/json'].schema;
     assert.equal(schema.oneOf.length, 2);
