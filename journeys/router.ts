@@ -41,6 +41,8 @@ export interface JourneyRouting {
 interface RoutableJourney {
   latest: JourneyVersion;
   paused: boolean;
+  /** Archived: no new entries; kept in the index only while runs of it are open, so that they get their events. */
+  archived: boolean;
   /** Event types any published version waits for, ends on or exits on. */
   listensTo: Set<string>;
 }
@@ -92,6 +94,7 @@ export class JourneyRouter {
       const journey: RoutableJourney = {
         latest,
         paused: status === 'paused',
+        archived: status === 'archived',
         listensTo: new Set(definitions.flatMap((definition) => listenedEventTypes(definition))),
       };
       for (const type of new Set([latest.definition.trigger.event, ...journey.listensTo])) {
@@ -191,6 +194,7 @@ export class JourneyRouter {
       if (earlier.outcome === 'signalled') return earlier;
     }
     if (matchesEvent(definition.trigger, event)) {
+      if (journey.archived) return this.signal(journeyId, workflowId, event, 'journey is archived');
       if (journey.paused) return this.signal(journeyId, workflowId, event, 'journey is paused');
       return this.startRun(journey.latest, workflowId, event);
     }

@@ -113,11 +113,39 @@ export interface RoutableJourneyRecord {
   definitions: JourneyDefinition[];
 }
 
-/** Every active or paused journey with all its published versions, in one query: what the event router needs. */
+/**
+ * How long an archived journey stays routable after it was archived even without a recorded open run: a run
+ * records itself only when it first waits, so one that started just before the archive may not be recorded yet.
+ */
+export const ARCHIVED_ROUTING_GRACE = '1 day';
+
+/**
+ * Every journey the event router must know, with all its published versions, in one query: active and paused
+ * ones, and archived ones while a run of theirs may still be open (their goal, exit and wait events must reach
+ * it): one recorded as running, or within {@link ARCHIVED_ROUTING_GRACE} of the archive.
+ */
 export async function listRoutableJourneys(db: Db): Promise<RoutableJourneyRecord[]> {
   const rows = await db('journeys as j')
     .join('journey_versions as v', 'v.journey_id', 'j.id')
-    .whereIn('j.status', ['active', 'paused'])
+    .where((where) =>
+      where
+        .whereIn('j.status', ['active', 'paused'])
+        .orWhere((archived) =>
+          archived
+            .where('j.status', 'archived')
+            .andWhere((open) =>
+              open
+                .where('j.updated_at', '>', db.raw('now() - ?::interval', [ARCHIVED_ROUTING_GRACE]))
+                .orWhereExists((running) =>
+                  running
+                    .select(db.raw('1'))
+                    .from('journey_runs as r')
+                    .whereRaw('r.journey_id = j.id')
+                    .where('r.status', 'running'),
+                ),
+            ),
+        ),
+    )
     .orderBy([{ column: 'j.id' }, { column: 'v.version' }])
     .select<
       { id: string; status: JourneyStatus; latest_version: number; version: number; definition: JourneyDefinition }[]

@@ -267,6 +267,40 @@ describe('journeys as data, end to end over the real stack', function () {
     assert.equal((await stack.client.workflow.getHandle(run.workflowId).describe()).status.name, 'CANCELLED');
   });
 
+  it('still delivers goal and wait events to the open runs of an archived journey, and takes no new entries', async () => {
+    const id = unique('cart');
+    const slow = cartJourney(id, 'nudge');
+    slow.steps[1] = { ...slow.steps[1]!, timeout: '1 day' } as JourneyDefinition['steps'][number];
+    await api('POST', '/v1/journeys', slow);
+    await api('POST', `/v1/journeys/${id}/publish`);
+    const outcomeOf = (answer: { body: any }) =>
+      answer.body.results
+        .filter((r: { journeyId: string }) => r.journeyId === id)
+        .map((r: { outcome: string; reason?: string }) => [r.outcome, r.reason]);
+    const shopper = await consumer();
+    const run = (await api('POST', '/v1/events', cartAbandoned(shopper.id))).body.results.find(
+      (r: { journeyId: string }) => r.journeyId === id,
+    );
+    assert.equal((await api('POST', `/v1/journeys/${id}/archive`)).body.status, 'archived');
+    // A new shopper does not enter; the open run still hears its awaited event (it was answered `[]` and the run
+    // waited out its day).
+    assert.deepEqual(outcomeOf(await api('POST', '/v1/events', cartAbandoned((await consumer()).id))), [
+      ['ignored', 'journey is archived'],
+    ]);
+    const checkout = await api('POST', '/v1/events', {
+      id: unique('evt'),
+      type: 'checkout.completed',
+      consumerId: shopper.id,
+      occurredAt: new Date().toISOString(),
+    });
+    assert.deepEqual(outcomeOf(checkout), [['signalled', undefined]]);
+    const final = await stack.client.workflow.getHandle(run.workflowId, run.runId).result();
+    assert.deepEqual(
+      final.steps.map((s: { id: string }) => s.id),
+      ['first', 'wait-checkout', 'done', 'end'],
+    );
+  });
+
   describe('re-entry policies', () => {
     const quick = (id: string, reentry: JourneyDefinition['reentry'], wait = '1 hour'): JourneyDefinition => ({
       ...cartJourney(id, 'nudge'),

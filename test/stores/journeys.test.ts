@@ -6,12 +6,14 @@ import {
   createJourney,
   getJourney,
   listJourneys,
+  ARCHIVED_ROUTING_GRACE,
   listRoutableJourneys,
   listVersions,
   publishDraft,
   setJourneyStatus,
   updateDraft,
 } from '../../stores/journeys';
+import { recordRunProgress } from '../../stores/journey-runs';
 import { postgres, unique } from '../support/resources';
 
 /** A one-step journey; `name` tells drafts apart. */
@@ -154,6 +156,34 @@ describe('stores/journeys', () => {
           [paused, 'paused', 1, ['first draft']],
         ],
       );
+    });
+
+    it('answers an archived journey while a run of it is open, so that the run still gets its events', async () => {
+      const id = unique('route-archived');
+      await createJourney(db, definition(id));
+      await publishDraft(db, id);
+      await setJourneyStatus(db, id, 'archived');
+      const listed = async () =>
+        (await listRoutableJourneys(db)).filter((j) => j.latest.journeyId === id).map((j) => j.status);
+      const run = {
+        workflowId: unique('wf'),
+        runId: unique('run'),
+        journeyId: id,
+        journeyVersion: 1,
+        consumerId: unique('c'),
+        enteredAt: new Date().toISOString(),
+        steps: [],
+      };
+      // Just archived: a run started a moment before may not have recorded itself yet.
+      assert.deepEqual(await listed(), ['archived']);
+      await db('journeys')
+        .where({ id })
+        .update({ updated_at: db.raw(`now() - ?::interval - interval '1 minute'`, [ARCHIVED_ROUTING_GRACE]) });
+      assert.deepEqual(await listed(), []);
+      await recordRunProgress(db, { ...run, status: 'running' });
+      assert.deepEqual(await listed(), ['archived']);
+      await recordRunProgress(db, { ...run, status: 'converted', outcome: 'goal: order.placed' });
+      assert.deepEqual(await listed(), []);
     });
   });
 });
