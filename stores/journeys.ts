@@ -127,24 +127,10 @@ export const ARCHIVED_ROUTING_GRACE = '1 day';
 export async function listRoutableJourneys(db: Db): Promise<RoutableJourneyRecord[]> {
   const rows = await db('journeys as j')
     .join('journey_versions as v', 'v.journey_id', 'j.id')
-    .where((where) =>
-      where
-        .whereIn('j.status', ['active', 'paused'])
-        .orWhere((archived) =>
-          archived
-            .where('j.status', 'archived')
-            .andWhere((open) =>
-              open
-                .where('j.updated_at', '>', db.raw('now() - ?::interval', [ARCHIVED_ROUTING_GRACE]))
-                .orWhereExists((running) =>
-                  running
-                    .select(db.raw('1'))
-                    .from('journey_runs as r')
-                    .whereRaw('r.journey_id = j.id')
-                    .where('r.status', 'running'),
-                ),
-            ),
-        ),
+    .whereRaw(
+      `j.status in ('active', 'paused') or (j.status = 'archived' and (j.updated_at > now() - ?::interval or exists (
+        select 1 from journey_runs r where r.journey_id = j.id and r.status = 'running')))`,
+      [ARCHIVED_ROUTING_GRACE],
     )
     .orderBy([{ column: 'j.id' }, { column: 'v.version' }])
     .select<

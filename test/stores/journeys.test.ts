@@ -137,7 +137,7 @@ describe('stores/journeys', () => {
   });
 
   describe('listRoutableJourneys', () => {
-    it('answers active and paused journeys with every published version and the latest; no drafts, no archived', async () => {
+    it('answers active, paused and just archived journeys with every published version and the latest; no drafts', async () => {
       const prefix = unique('route');
       const [active, paused, draft, archived] = ['active', 'paused', 'draft', 'archived'].map((s) => `${prefix}-${s}`);
       for (const id of [active!, paused!, draft!, archived!]) await createJourney(db, definition(id));
@@ -153,6 +153,8 @@ describe('stores/journeys', () => {
         mine.map((j) => [j.latest.journeyId, j.status, j.latest.version, j.definitions.map((d) => d.name)]),
         [
           [active, 'active', 2, ['first draft', 'second draft']],
+          // Just archived: kept for its runs (below).
+          [archived, 'archived', 1, ['first draft']],
           [paused, 'paused', 1, ['first draft']],
         ],
       );
