@@ -1,5 +1,5 @@
 /** The CLI's way to the API: base URL and key from the environment, errors with the fields the API named. */
-import { apiScopes } from '../runtime/api-keys';
+import { apiKeyEntries, isScopeList, splitKeyEntry } from '../runtime/api-keys';
 
 /** The development key `npm start` accepts on loopback (dev/start.ts). */
 const DEVELOPMENT_KEY = 'dev-key';
@@ -15,22 +15,10 @@ export interface ApiTarget {
  * words after the last `=` are scopes only when every one is a scope.
  */
 export function firstApiKey(apiKeys: string | undefined): string | undefined {
-  const entry = apiKeys
-    ?.split(',')
-    .map((part) => part.trim())
-    .find(Boolean);
+  const entry = apiKeyEntries(apiKeys ?? '')[0];
   if (!entry) return undefined;
-  const at = entry.lastIndexOf('=');
-  const words =
-    at > 0
-      ? entry
-          .slice(at + 1)
-          .trim()
-          .split(/\s+/)
-          .filter(Boolean)
-      : [];
-  const scopes = new Set<string>([...apiScopes, '*']);
-  return words.length > 0 && words.every((word) => scopes.has(word)) ? entry.slice(0, at).trim() : entry;
+  const { secret, words } = splitKeyEntry(entry);
+  return isScopeList(words) ? secret : entry;
 }
 
 /**

@@ -70,7 +70,8 @@ export async function historyFiles(target: string): Promise<string[]> {
     .map((name) => path.join(target, name));
 }
 
-const quietBundler = {
+/** A bundler logger that prints only warnings and errors. */
+export const quietBundler = {
   log: () => undefined,
   trace: () => undefined,
   debug: () => undefined,

@@ -12,7 +12,7 @@ import {
 import type { Db } from '../runtime/db';
 import type { Logger } from '../runtime/logger';
 import { metrics } from '../runtime/metrics';
-import { claimReceipt, findReceipts, releaseReceipt, settleReceipt } from '../stores/event-receipts';
+import { claimReceipt, releaseReceipt, settleReceipt } from '../stores/event-receipts';
 import { recordEventOutcomes } from '../stores/event-outcomes';
 import { listRoutableJourneys } from '../stores/journeys';
 import { matchesEvent } from '../contract/conditions';
@@ -136,16 +136,9 @@ export class JourneyRouter {
     const journeys = this.byType.get(event.type) ?? [];
     if (journeys.length === 0) return [];
     this.assertDeliverable(event);
-    const taken = await findReceipts(
-      this.db,
-      event.id,
-      journeys.map((j) => j.latest.journeyId),
-    );
     return Promise.all(
       journeys.map(async (journey): Promise<JourneyRouting> => {
         const { journeyId } = journey.latest;
-        const workflowId = taken.get(journeyId);
-        if (workflowId) return { journeyId, workflowId, outcome: 'duplicate' };
         // Claimed before it is delivered, atomically: of concurrent copies one is delivered, the others are
         // duplicates. The claim is settled once Temporal has the delivery, released when nothing was delivered
         // or the delivery failed (a retry is then delivered); one left unsettled by a crash expires.

@@ -45,6 +45,33 @@ export function apiKey(secret: string, scopes: readonly ApiScope[] = apiScopes):
   return { digest, fingerprint: digest.toString('hex').slice(0, 12), scopes: new Set(scopes) };
 }
 
+/** The entries of an `API_KEYS` value, trimmed, empty ones left out. */
+export function apiKeyEntries(value: string): string[] {
+  return value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+}
+
+/** An entry split at its last `=`: the secret before it and the words after it (none when there is no `=`). */
+export function splitKeyEntry(entry: string): { secret: string; words: string[] } {
+  const at = entry.lastIndexOf('=');
+  if (at <= 0) return { secret: entry, words: [] };
+  return {
+    secret: entry.slice(0, at).trim(),
+    words: entry
+      .slice(at + 1)
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean),
+  };
+}
+
+/** True when `words` name scopes only (`*` included): then they are the entry's scopes, not part of its secret. */
+export function isScopeList(words: string[]): boolean {
+  return words.length > 0 && words.every((word) => word === '*' || isScope(word));
+}
+
 /**
  * Parses API_KEYS. The scope list follows the last `=` of an entry when every word after it is a scope
  * (or `*`); otherwise the whole entry is the secret (base64 secrets end in `=`). A word after the last `=`
@@ -52,22 +79,11 @@ export function apiKey(secret: string, scopes: readonly ApiScope[] = apiScopes):
  */
 export function parseApiKeys(value: string, problems: string[]): ApiKey[] {
   const keys: ApiKey[] = [];
-  for (const entry of value
-    .split(',')
-    .map((part) => part.trim())
-    .filter(Boolean)) {
-    const at = entry.lastIndexOf('=');
-    const words =
-      at > 0
-        ? entry
-            .slice(at + 1)
-            .trim()
-            .split(/\s+/)
-            .filter(Boolean)
-        : [];
-    if (words.length > 0 && words.every((word) => word === '*' || isScope(word))) {
+  for (const entry of apiKeyEntries(value)) {
+    const { secret, words } = splitKeyEntry(entry);
+    if (isScopeList(words)) {
       const scopes = words.includes('*') ? apiScopes : words.filter(isScope);
-      keys.push(apiKey(entry.slice(0, at).trim(), scopes));
+      keys.push(apiKey(secret, scopes));
     } else if (words.some((word) => word.includes(':') || word === '*')) {
       const unknown = words.filter((word) => word !== '*' && !isScope(word));
       problems.push(`API_KEYS: unknown scope ${unknown.join(', ')} (scopes: ${apiScopes.join(', ')}, *)`);

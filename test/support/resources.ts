@@ -15,6 +15,7 @@ import { startEmbeddedPostgres } from '../../dev/embedded-postgres';
 import { registerSearchAttributes } from '../../runtime/search-attributes';
 import { toolPath } from '../../dev/temporal-dev-server';
 import { tracingWorkflowInterceptorModules } from '../../workers/worker';
+import { quietBundler } from '../../cli/history';
 
 const teardowns: (() => Promise<void>)[] = [];
 
@@ -117,7 +118,7 @@ export const openRunsTemporal = once(startTimeSkipping);
 
 /** The workflow bundle, built once for every test worker and replay. */
 export const workflowBundle = once((): Promise<WorkflowBundleWithSourceMap> =>
-  bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietBundlerLogger }),
+  bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietBundler }),
 );
 
 /** The workflow bundle of a traced worker: the workflows with the SDK's OpenTelemetry workflow interceptors. */
@@ -125,18 +126,9 @@ export const tracedWorkflowBundle = once((): Promise<WorkflowBundleWithSourceMap
   bundleWorkflowCode({
     workflowsPath: require.resolve('../../workflows'),
     workflowInterceptorModules: [...tracingWorkflowInterceptorModules],
-    logger: quietBundlerLogger,
+    logger: quietBundler,
   }),
 );
-
-const quietBundlerLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: (message: string) => console.warn(message),
-  error: (message: string) => console.error(message),
-};
 
 /** A unique suffix for ids, so tests sharing servers never collide. */
 export function unique(prefix: string): string {
