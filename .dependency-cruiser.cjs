@@ -2,7 +2,9 @@
 /**
  * The floors of the house, enforced by `npm run lint` (docs/architecture.md explains them). A folder may
  * import its own files and any folder on a lower floor; never one on its own floor or above (on one floor
- * only these are allowed, one way: scripts -> dev, scripts -> cli, cli -> dev and workers -> workflows).
+ * only these are allowed, one way: scripts -> dev, scripts -> cli, cli -> dev and workers -> workflows). A process
+ * entry is where the parts are put together: the worker process's (workers/main.ts) also runs the event relay, so
+ * it may import journeys/.
  * Workflow code and the contract it shares with everyone else may import only an allow-list: they run in
  * Temporal's deterministic sandbox.
  * Tests are not a floor: they may import anything.
@@ -28,22 +30,42 @@ const sandboxLibraries = ['@temporalio/workflow', '@temporalio/common', 'ms'];
 
 const folderPattern = (folders) => `^(${folders.join('|')})/`;
 
+/** Process entries allowed to reach above their floor: entry -> folders. */
+const entries = { 'workers/main.ts': ['journeys'] };
+
 /** @type {import('dependency-cruiser').IForbiddenRuleType[]} */
-const layerRules = floors.flatMap((floor, index) =>
-  floor.map((folder) => {
-    const notBelow = floors
-      .slice(0, index + 1)
-      .flat()
-      .filter((other) => other !== folder && !(sideways[folder] ?? []).includes(other));
-    return {
-      name: `floors: ${folder}/ imports only lower floors`,
-      comment: `${folder}/ is on floor ${floors.length - index} of ${floors.length}; ${notBelow.join(', ')} are not below it.`,
-      severity: 'error',
-      from: { path: folderPattern([folder]) },
-      to: { path: folderPattern(notBelow) },
-    };
-  }),
-);
+const layerRules = floors
+  .flatMap((floor, index) =>
+    floor.map((folder) => {
+      const notBelow = floors
+        .slice(0, index + 1)
+        .flat()
+        .filter((other) => other !== folder && !(sideways[folder] ?? []).includes(other));
+      const entryRules = Object.entries(entries)
+        .filter(([entry]) => entry.startsWith(`${folder}/`))
+        .map(([entry, reaches]) => ({
+          name: `floors: ${entry} (a process entry) imports only lower floors and ${reaches.join(', ')}`,
+          comment: `${entry} puts the process together; besides lower floors it may import ${reaches.join(', ')}.`,
+          severity: 'error',
+          from: { path: `^${entry.replace(/\./g, '\\.')}$` },
+          to: { path: folderPattern(notBelow.filter((other) => !reaches.includes(other))) },
+        }));
+      return [
+        {
+          name: `floors: ${folder}/ imports only lower floors`,
+          comment: `${folder}/ is on floor ${floors.length - index} of ${floors.length}; ${notBelow.join(', ')} are not below it.`,
+          severity: 'error',
+          from: {
+            path: folderPattern([folder]),
+            ...(entryRules.length > 0 ? { pathNot: entryRules.map((rule) => rule.from.path) } : {}),
+          },
+          to: { path: folderPattern(notBelow) },
+        },
+        ...entryRules,
+      ];
+    }),
+  )
+  .flat();
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {

@@ -6,6 +6,7 @@ import { trace, type Tracer } from '@opentelemetry/api';
 import type { Client } from '@temporalio/client';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
+import { EventRelay } from '../journeys/relay';
 import { JourneyRouter } from '../journeys/router';
 import { seedJourneys } from '../journeys/shipped';
 import type { Config } from '../runtime/config';
@@ -55,10 +56,10 @@ export interface AppDeps {
   /** Traces each request (api/tracing.ts), the root of the trace of what it starts. @default no tracing */
   tracer?: Tracer;
   /**
-   * How long an event may wait for Temporal before the API answers 503 (the caller retries).
-   * @default 4000
+   * Delivers inbox events to the router for clients that wait (`Prefer: wait`). @default a relay of this process
+   * whose loop is not started (the worker process runs the loop)
    */
-  temporalTimeoutMs?: number;
+  relay?: EventRelay;
   /** The payload codec of the service's Temporal data converter, served at /codec for the Web UI. */
   codec?: EncryptionCodec;
   /** Let loopback callers use /codec without a key (only while the development key is in use). */
@@ -71,7 +72,8 @@ export interface AppDeps {
 
 /** Builds the express app. */
 export function createApp(deps: AppDeps): Express {
-  const { client, db, log, apiKeys, rateLimits, bodyLimit = '100kb', router, temporalTimeoutMs, config, codec } = deps;
+  const { client, db, log, apiKeys, rateLimits, bodyLimit = '100kb', router, config, codec } = deps;
+  const relay = deps.relay ?? new EventRelay(db, router, client, { log });
   const limits = createLimits(rateLimits);
   const app = express();
   app.disable('x-powered-by');
@@ -109,7 +111,7 @@ export function createApp(deps: AppDeps): Express {
   v1.use(express.json({ limit: bodyLimit, strict: false, type: ['application/json', 'application/*+json'] }));
   v1.use(requireJsonBody);
   v1.use(rejectUnsafeInput);
-  v1.use(eventsRoutes({ client, log, router, temporalTimeoutMs }));
+  v1.use(eventsRoutes({ db, log, router, relay }));
   v1.use(eventReceiptsRoutes({ db }));
   v1.use(consumersRoutes({ db }));
   v1.use(preferencesRoutes({ db, log }));
@@ -130,16 +132,21 @@ export function createApp(deps: AppDeps): Express {
   return app;
 }
 
-/** The API as both entry points run it: the shipped journeys seeded, the journey router started. */
+/**
+ * The API as both entry points run it: the shipped journeys seeded, the journey router started, and a relay (whose
+ * loop the caller starts where workers run in the same process).
+ */
 export async function createConfiguredApp(
   config: Config,
   { client, db, log, temporalMetricsUrl }: { client: Client; db: Db; log: Logger; temporalMetricsUrl?: string },
-): Promise<{ app: Express; router: JourneyRouter }> {
+): Promise<{ app: Express; router: JourneyRouter; relay: EventRelay }> {
   await seedJourneys(db, { billReminderDelay: config.journeys.billReminderDelay }, log);
   const router = new JourneyRouter(db, client, { taskQueue: config.temporal.taskQueue, log });
   await router.start();
+  const relay = new EventRelay(db, router, client, { log, ...config.relay });
   const app = createApp({
     router,
+    relay,
     // Started by the entry point (runtime/tracing.ts) when tracing is configured.
     tracer: config.tracing.enabled ? trace.getTracer(TRACER_NAME) : undefined,
     client,
@@ -153,5 +160,5 @@ export async function createConfiguredApp(
     bodyLimit: config.api.bodyLimit,
     config,
   });
-  return { app, router };
+  return { app, router, relay };
 }

@@ -155,13 +155,16 @@ export async function startStack(config: Config, log: Logger, options: StackOpti
       interceptors: temporalClientInterceptors(tracing),
     });
     // The workers run in this process: the API's /metrics carries the SDK's exporter too (dev/start.ts starts it).
-    const { app, router } = await createConfiguredApp(config, {
+    const { app, router, relay } = await createConfiguredApp(config, {
       client,
       db,
       log,
       temporalMetricsUrl: temporalMetricsUrl(config.metrics.temporalAddress),
     });
     onStop('router', () => Promise.resolve(router.stop()));
+    // The workers run in this process, so the relay that delivers the inbox's events does too.
+    relay.start();
+    onStop('relay', () => relay.stop());
     const server = await listen(app, config.api.port, options.apiHost ?? config.api.host);
     onStop('api', () => server.close());
     const apiUrl = `http://127.0.0.1:${server.port}`;

@@ -13,7 +13,6 @@ import type { Db } from '../runtime/db';
 import type { Logger } from '../runtime/logger';
 import { metrics } from '../runtime/metrics';
 import { claimReceipt, releaseReceipt, settleReceipt } from '../stores/event-receipts';
-import { recordEventOutcomes } from '../stores/event-outcomes';
 import { listRoutableJourneys } from '../stores/journeys';
 import { matchesEvent } from '../contract/conditions';
 import { eventSignal } from '../contract/journey-run';
@@ -121,12 +120,11 @@ export class JourneyRouter {
 
   /**
    * Delivers `event` to every journey it concerns; each answer only after Temporal durably has it. Counts what it
-   * did in `journey_events_total` (per journey, or `unrouted`).
+   * did in `journey_events_total` (per journey, or `unrouted`). The relay (journeys/relay.ts) calls it for each
+   * event of the inbox and records the answer.
    */
   async route(event: JourneyEvent): Promise<JourneyRouting[]> {
     const results = await this.routeToJourneys(event);
-    // Looked up later by the event id (GET /v1/events/{id}): why it did what it did.
-    await recordEventOutcomes(this.db, event, results);
     if (results.length === 0) metrics.events.inc({ outcome: 'unrouted' });
     for (const { outcome } of results) metrics.events.inc({ outcome });
     return results;

@@ -11,6 +11,7 @@ import * as channels from './20261122_004_channels';
 import * as webhookReceipts from './20261202_005_webhook_receipts';
 import * as eventOutcomes from './20261203_006_event_outcomes';
 import * as messageResends from './20261203_007_message_resends';
+import * as eventInbox from './20261203_008_event_inbox';
 
 const migrations: Record<string, Knex.Migration> = {
   '20261122_001_init': init,
@@ -20,6 +21,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261202_005_webhook_receipts': webhookReceipts,
   '20261203_006_event_outcomes': eventOutcomes,
   '20261203_007_message_resends': messageResends,
+  '20261203_008_event_inbox': eventInbox,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -58,6 +58,10 @@ const envSchema = z.object({
   BILL_REMINDER_DELAY: z.string().default('3 days'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty', 'auto']).default('auto'),
+  RELAY_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
+  RELAY_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
+  RELAY_POLL_MS: z.coerce.number().int().min(1).max(60_000).default(50),
+  RELAY_LEASE_MS: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
   METRICS_PORT: port(9464),
   METRICS_HOST: optional,
   TEMPORAL_METRICS_ADDRESS: optional,
@@ -152,6 +156,8 @@ export interface Config {
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   /** `pretty`: one readable line per entry; `json`: JSON lines; `auto`: pretty when stdout is a terminal. @default 'auto' */
   logFormat: z.infer<typeof envSchema>['LOG_FORMAT'];
+  /** The event relay (journeys/relay.ts): events per round, deliveries in flight, idle poll, lease of a taken event. */
+  relay: { batchSize: number; concurrency: number; pollMs: number; leaseMs: number };
   /** Prometheus metrics (runtime/metrics.ts). */
   metrics: {
     /** Port of the worker process's `/metrics` (the API serves its own at `/metrics`). @default 9464 */
@@ -253,6 +259,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     journeys: { billReminderDelay: e.BILL_REMINDER_DELAY },
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
+    relay: {
+      batchSize: e.RELAY_BATCH_SIZE,
+      concurrency: e.RELAY_CONCURRENCY,
+      pollMs: e.RELAY_POLL_MS,
+      leaseMs: e.RELAY_LEASE_MS,
+    },
     metrics: { port: e.METRICS_PORT, host: e.METRICS_HOST, temporalAddress: e.TEMPORAL_METRICS_ADDRESS },
     tracing: {
       enabled:

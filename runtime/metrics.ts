@@ -71,12 +71,65 @@ export const metrics = {
     labelNames: ['journey', 'outcome'] as const,
     registers,
   }),
+  eventDeliveryLag: new Histogram({
+    name: 'journey_event_delivery_lag_seconds',
+    help: 'Time from accepting an event (committed in the inbox) to the journey router answering it, per delivered event',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers,
+  }),
+  eventDeliveryFailures: new Counter({
+    name: 'journey_event_delivery_failures_total',
+    help: 'Deliveries of inbox events to the router that failed (Temporal slow or down); each is retried with back-off',
+    registers,
+  }),
+  inboxWaiting: new Gauge({
+    name: 'journey_inbox_waiting',
+    help: 'Accepted events waiting in the inbox for delivery to the journey router (read from PostgreSQL at scrape)',
+    registers,
+    async collect() {
+      const backlog = await readBacklog();
+      if (backlog) this.set(backlog.waiting);
+    },
+  }),
+  inboxOldestWaiting: new Gauge({
+    name: 'journey_inbox_oldest_waiting_seconds',
+    help: 'How long the oldest waiting event has waited in the inbox: the delivery lag (0 when none waits)',
+    registers,
+    async collect() {
+      const backlog = await readBacklog();
+      if (backlog) this.set(backlog.oldestWaitingSeconds);
+    },
+  }),
   sdkMetricsUp: new Gauge({
     name: 'journey_temporal_sdk_metrics_up',
     help: "1 when this answer includes the Temporal SDK's exporter (temporal_* series), 0 when it could not be read",
     registers,
   }),
 };
+
+/** The inbox's backlog as {@link setBacklogSource} reads it. */
+export interface BacklogFigures {
+  waiting: number;
+  oldestWaitingSeconds: number;
+}
+
+let backlogSource: (() => Promise<BacklogFigures>) | undefined;
+let backlogRead: { at: number; figures: Promise<BacklogFigures | undefined> } | undefined;
+
+/** Where the inbox gauges read the backlog from (the process's database); one read serves a scrape's two gauges. */
+export function setBacklogSource(source: (() => Promise<BacklogFigures>) | undefined): void {
+  backlogSource = source;
+  backlogRead = undefined;
+}
+
+function readBacklog(): Promise<BacklogFigures | undefined> {
+  const source = backlogSource;
+  if (!source) return Promise.resolve(undefined);
+  if (!backlogRead || Date.now() - backlogRead.at > 500) {
+    backlogRead = { at: Date.now(), figures: source().catch(() => undefined) };
+  }
+  return backlogRead.figures;
+}
 
 const failureTypes = new Set<string>(Object.values(FailureType));
 

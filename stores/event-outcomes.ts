@@ -11,22 +11,30 @@ export interface EventOutcome {
   version?: number;
 }
 
-/** An event's receipt: `routed` once the router answered (an asynchronous ingest will add `pending`). */
+/** An event's receipt: `accepted` while it waits in the inbox, `routed` once the router answered. */
 export interface EventReceipt {
   eventId: string;
   type: string;
-  status: 'routed';
+  status: 'accepted' | 'routed';
   receivedAt: string;
   lastReceivedAt: string;
+  /** When the router answered (routed only). */
+  routedAt?: string;
   /** How many times the event was posted. */
   deliveries: number;
+  /** Deliveries to the router tried so far. */
+  attempts: number;
+  /** While it waits after a failed delivery: why it failed, and when the next try is due. */
+  lastError?: string;
+  nextAttemptAt?: string;
   outcomes: (EventOutcome & { decidedAt: string })[];
 }
 
 /**
- * Records that `event` was received and what the router did with it. Per journey, a later delivery's outcome
- * replaces an earlier one, except `duplicate`, which only says the journey already took it: the outcome that
- * took it stays (an event ignored while its journey was paused and started after a retry shows `started`).
+ * Records that `event` was routed and what the router did with it (its inbox row becomes `routed` and no longer
+ * holds the event; a row is created when there was none). Per journey, a later delivery's outcome replaces an
+ * earlier one, except `duplicate`, which only says the journey already took it: the outcome that took it stays (a
+ * relay that died after delivering is followed by one whose delivery is answered `duplicate`).
  */
 export async function recordEventOutcomes(
   db: Db,
@@ -35,13 +43,9 @@ export async function recordEventOutcomes(
 ): Promise<void> {
   await db.transaction(async (trx) => {
     await trx('events_received')
-      .insert({ event_id: event.id, type: event.type, status: 'routed' })
+      .insert({ event_id: event.id, type: event.type, status: 'routed', routed_at: trx.fn.now() })
       .onConflict('event_id')
-      .merge({
-        status: 'routed',
-        last_received_at: trx.fn.now(),
-        deliveries: trx.raw('events_received.deliveries + 1'),
-      });
+      .merge({ status: 'routed', routed_at: trx.fn.now(), event: null, last_error: null });
     if (outcomes.length === 0) return;
     await trx('event_outcomes')
       .insert(
@@ -65,10 +69,14 @@ export async function recordEventOutcomes(
 interface ReceivedRow {
   event_id: string;
   type: string;
-  status: 'routed';
+  status: 'accepted' | 'routed';
   received_at: Date;
   last_received_at: Date;
+  routed_at: Date | null;
   deliveries: number;
+  attempts: number;
+  last_error: string | null;
+  next_attempt_at: Date;
 }
 
 interface OutcomeRow {
@@ -83,7 +91,20 @@ interface OutcomeRow {
 
 /** The receipt of event `eventId`, or undefined when it was never received. */
 export async function findEventReceipt(db: Db, eventId: string): Promise<EventReceipt | undefined> {
-  const received = (await db('events_received').where({ event_id: eventId }).first()) as ReceivedRow | undefined;
+  const received = await db<ReceivedRow>('events_received')
+    .where({ event_id: eventId })
+    .first(
+      'event_id',
+      'type',
+      'status',
+      'received_at',
+      'last_received_at',
+      'routed_at',
+      'deliveries',
+      'attempts',
+      'last_error',
+      'next_attempt_at',
+    );
   if (!received) return undefined;
   const rows = (await db('event_outcomes').where({ event_id: eventId }).orderBy('journey_id')) as OutcomeRow[];
   return {
@@ -92,7 +113,12 @@ export async function findEventReceipt(db: Db, eventId: string): Promise<EventRe
     status: received.status,
     receivedAt: received.received_at.toISOString(),
     lastReceivedAt: received.last_received_at.toISOString(),
+    ...(received.routed_at ? { routedAt: received.routed_at.toISOString() } : {}),
     deliveries: received.deliveries,
+    attempts: received.attempts,
+    ...(received.status === 'accepted' && received.last_error !== null
+      ? { lastError: received.last_error, nextAttemptAt: received.next_attempt_at.toISOString() }
+      : {}),
     outcomes: rows.map((row) => ({
       journeyId: row.journey_id,
       outcome: row.outcome,

@@ -1,13 +1,16 @@
 /** `npm run worker`: the production worker process. */
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { EventRelay } from '../journeys/relay';
+import { JourneyRouter } from '../journeys/router';
 import { closeChannels, createChannels } from '../activities/channels';
 import { loadConfig } from '../runtime/config';
 import { dataConverter } from '../runtime/payload-codec';
 import { createDb } from '../runtime/db';
 import { createLogger, installTemporalLogging } from '../runtime/logger';
 import { serveMetrics, temporalMetricsAddress, temporalMetricsExporter, temporalMetricsUrl } from '../runtime/metrics';
-import { tracingFromConfig } from '../runtime/tracing';
+import { temporalClientInterceptors, tracingFromConfig } from '../runtime/tracing';
 import { createJourneyWorkers } from './worker';
 
 async function main(): Promise<void> {
@@ -37,6 +40,22 @@ async function main(): Promise<void> {
       dataConverter: dataConverter(config.encryption.keys),
       tracing,
     });
+    // The relay delivers the events the API committed to the inbox (any number of worker processes may run it).
+    const clientConnection = await Connection.connect({ address: config.temporal.address ?? 'localhost:7233' });
+    const client = new Client({
+      connection: clientConnection,
+      namespace: config.temporal.namespace,
+      dataConverter: dataConverter(config.encryption.keys),
+      interceptors: temporalClientInterceptors(tracing),
+    });
+    const router = new JourneyRouter(db, client, { taskQueue: config.temporal.taskQueue, log });
+    await router.start();
+    const relay = new EventRelay(db, router, client, { log, ...config.relay });
+    relay.start();
+    // The SDK shuts the workers down on these signals; the relay stops taking events at the same time.
+    const stopRelay = () => void relay.stop();
+    process.once('SIGINT', stopRelay);
+    process.once('SIGTERM', stopRelay);
     log.info(
       {
         taskQueue: config.temporal.taskQueue,
@@ -46,6 +65,9 @@ async function main(): Promise<void> {
       'workers running',
     );
     await workers.run();
+    await relay.stop();
+    router.stop();
+    await clientConnection.close();
   } finally {
     await metricsServer.close();
     await connection.close();

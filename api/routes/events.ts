@@ -1,27 +1,44 @@
-/** Events from the services: each routed to the journeys it concerns, answered once Temporal holds it. */
-import type { Client } from '@temporalio/client';
+/**
+ * Events from the services: each committed to the inbox in PostgreSQL and answered 202 at once; the relay
+ * (journeys/relay.ts) routes it to the journeys it concerns. A client that wants the per-journey results sends
+ * `Prefer: wait=<seconds>`.
+ */
 import express, { type Router } from 'express';
 import { requireScope } from '../auth';
+import type { EventRelay } from '../../journeys/relay';
 import { type JourneyRouter, UndeliverableEventError } from '../../journeys/router';
+import type { Db } from '../../runtime/db';
 import type { Logger } from '../../runtime/logger';
-import { callTemporal, InputError, parseInput } from '../errors';
+import { acceptEvents, type Acceptance } from '../../stores/event-inbox';
+import type { EventOutcome, EventReceipt } from '../../stores/event-outcomes';
+import { InputError, parseInput } from '../errors';
 import { errors, type OpenApiPaths, needs } from '../openapi-parts';
 import { eventBatch, eventBody, type EventBody, MAX_EVENT_BATCH } from '../schemas';
 
 /** What the events route needs. */
 export interface EventsDeps {
-  client: Client;
+  db: Db;
   log: Logger;
   router: JourneyRouter;
+  relay: EventRelay;
+}
+
+/** The longest `Prefer: wait` the API honours, in seconds. */
+export const MAX_PREFERRED_WAIT_S = 30;
+
+/** What the API answers per event. */
+export interface EventAnswer {
+  eventId: string;
   /**
-   * How long an event may wait for Temporal before the API answers 503 (the caller retries).
-   * @default 4000
+   * `accepted`: committed, waiting for the relay; `duplicate`: this id was accepted before (nothing stored again);
+   * `routed`: the router answered within the wait, `results` says what it did per journey.
    */
-  temporalTimeoutMs?: number;
+  status: 'accepted' | 'duplicate' | 'routed';
+  results?: EventOutcome[];
 }
 
 /** Builds `POST /v1/events`, mounted under /v1. */
-export function eventsRoutes({ client, log, router, temporalTimeoutMs = 4_000 }: EventsDeps): Router {
+export function eventsRoutes({ db, log, router, relay }: EventsDeps): Router {
   const routes = express.Router();
 
   /** 400 naming the field when an event (at `at` in a batch) could never be delivered; before any is. */
@@ -39,32 +56,85 @@ export function eventsRoutes({ client, log, router, temporalTimeoutMs = 4_000 }:
       throw new InputError(`Invalid event: ${fields.map((f) => `${f.path}: ${f.message}`).join('; ')}`, fields);
   };
 
-  /** Routes one event to the published journeys; durable in Temporal when it returns. */
-  const deliver = (event: EventBody) => callTemporal(client, 'the event', () => router.route(event), temporalTimeoutMs);
+  /** With `Prefer: wait`: each event's answer once routed, or as it stands at the deadline. */
+  const waitForRouting = async (events: EventBody[], accepted: Acceptance[], deadline: number) => {
+    const consumerOf = new Map(events.map((event) => [event.id, event.consumerId]));
+    return Promise.all(
+      accepted.map(async ({ eventId, status }): Promise<EventAnswer> => {
+        const receipt = await relay.deliverNow(consumerOf.get(eventId)!, eventId, deadline);
+        return answerOf(eventId, status, receipt);
+      }),
+    );
+  };
 
   routes.post('/events', requireScope('events:write'), async (req, res) => {
-    if (Array.isArray(req.body)) {
-      const events = parseInput(eventBatch, req.body);
-      assertDeliverable(events, (index) => `${index}.`);
-      const results = await Promise.all(
-        events.map(async (event) => ({ eventId: event.id, results: await deliver(event) })),
-      );
-      log.info({ events: events.length }, 'event batch accepted');
-      res.status(202).json({ results });
+    const wait = preferredWait(req.get('prefer'));
+    const batch = Array.isArray(req.body);
+    const events = batch ? parseInput(eventBatch, req.body) : [parseInput(eventBody, req.body)];
+    assertDeliverable(events, batch ? (index) => `${index}.` : () => '');
+    const accepted = await acceptEvents(db, events);
+    const answers =
+      wait === undefined
+        ? accepted.map(({ eventId, status }): EventAnswer => ({ eventId, status }))
+        : await waitForRouting(events, accepted, Date.now() + wait * 1000);
+    if (wait !== undefined) res.set('preference-applied', `wait=${wait}`);
+    res.vary('prefer');
+    if (batch) {
+      log.info({ events: events.length, duplicates: countOf(accepted, 'duplicate') }, 'event batch accepted');
+      res.status(202).json({ results: answers });
       return;
     }
-    const event = parseInput(eventBody, req.body);
-    assertDeliverable([event], () => '');
-    const results = await deliver(event);
+    const [event, answer] = [events[0]!, answers[0]!];
     log.info(
-      { eventId: event.id, type: event.type, consumerId: event.consumerId, results: results.map((r) => r.outcome) },
+      {
+        eventId: event.id,
+        type: event.type,
+        consumerId: event.consumerId,
+        status: answer.status,
+        ...(answer.results ? { results: answer.results.map((r) => r.outcome) } : {}),
+      },
       'event accepted',
     );
-    res.status(202).json({ eventId: event.id, results });
+    res.status(202).json(answer);
   });
 
   return routes;
 }
+
+/**
+ * The seconds of a `Prefer: wait=<seconds>` header (RFC 7240), capped at {@link MAX_PREFERRED_WAIT_S}; undefined
+ * without one. Other preferences are ignored, as the RFC asks.
+ */
+export function preferredWait(header: string | undefined): number | undefined {
+  if (!header) return undefined;
+  for (const preference of header.split(',')) {
+    const match = /^\s*wait\s*=\s*"?(\d{1,6})"?\s*(?:;.*)?$/i.exec(preference);
+    if (match) return Math.min(Number(match[1]), MAX_PREFERRED_WAIT_S);
+  }
+  return undefined;
+}
+
+/**
+ * An event's answer after waiting: `routed` with its results; for a duplicate, the results of the delivery that
+ * took it (each journey that took it answers `duplicate`); `accepted` or `duplicate` alone while it still waits.
+ */
+function answerOf(eventId: string, status: Acceptance['status'], receipt: EventReceipt | undefined): EventAnswer {
+  if (!receipt || receipt.status !== 'routed') return { eventId, status };
+  const results = receipt.outcomes.map(({ decidedAt: _decidedAt, ...outcome }) => outcome);
+  if (status === 'accepted') return { eventId, status: 'routed', results };
+  return {
+    eventId,
+    status,
+    results: results.map((result) =>
+      result.outcome === 'started' || result.outcome === 'signalled'
+        ? { journeyId: result.journeyId, workflowId: result.workflowId, outcome: 'duplicate' as const }
+        : result,
+    ),
+  };
+}
+
+const countOf = (accepted: Acceptance[], status: Acceptance['status']) =>
+  accepted.filter((a) => a.status === status).length;
 
 /** What one event did in one journey (a {@link JourneyRouting}), as JSON schema. */
 export const journeyRoutingSchema = {
@@ -89,26 +159,40 @@ export const journeyRoutingSchema = {
   },
 };
 
-const routedEvent = {
+const eventAnswer = {
   type: 'object',
   additionalProperties: false,
-  required: ['eventId', 'results'],
+  required: ['eventId', 'status'],
   properties: {
     eventId: { type: 'string' },
-    results: { type: 'array', items: journeyRoutingSchema, description: 'Per journey; empty when none listens' },
+    status: {
+      type: 'string',
+      enum: ['accepted', 'duplicate', 'routed'],
+      description:
+        '`accepted`: committed in the inbox, the relay routes it shortly (see `GET /v1/events/{id}`); `duplicate`: ' +
+        'this event id was accepted before, nothing was stored again; `routed` (with `Prefer: wait`): the router ' +
+        'answered, `results` says what it did per journey',
+    },
+    results: {
+      type: 'array',
+      items: journeyRoutingSchema,
+      description:
+        'With `Prefer: wait`, once routed within the wait: per journey (empty when none listens). For a duplicate, ' +
+        'the results of the delivery that took it, each journey that took it answering `duplicate`.',
+    },
   },
 };
 
-/** The 202 answers of `POST /v1/events`: one event's results, or a batch's, in the order posted. */
+/** The 202 answers of `POST /v1/events`: one event's, or a batch's in the order posted. */
 export const eventsAnswerSchema = {
   oneOf: [
-    { ...routedEvent, description: 'A single event' },
+    { ...eventAnswer, description: 'A single event' },
     {
       type: 'object',
       additionalProperties: false,
       required: ['results'],
       description: 'A batch: one entry per event, in the order posted',
-      properties: { results: { type: 'array', items: routedEvent } },
+      properties: { results: { type: 'array', items: eventAnswer } },
     },
   ],
 };
@@ -121,9 +205,21 @@ export const eventsPaths: OpenApiPaths = {
       tags: ['events'],
       summary: `Accept one event, or a batch of up to ${MAX_EVENT_BATCH}`,
       description:
-        'Each event starts the runs of journeys it triggers (entry filter and re-entry policy applied) and signals the ' +
-        "consumer's runs that wait for it or end on it. Per journey the outcome is started, signalled or ignored (with a reason). " +
-        'A run ignores an event id it has already seen, so retrying a request is safe.',
+        'Answered 202 as soon as the event is committed in PostgreSQL, without waiting for Temporal: the relay then ' +
+        'routes it: it starts the runs of journeys it triggers (entry filter and re-entry policy applied) and signals the ' +
+        "consumer's runs that wait for it or end on it, in the order a consumer's events were accepted. An event id is " +
+        'accepted once: a retried request answers `duplicate`, so retrying is always safe. With `Prefer: wait=<seconds>` ' +
+        `(at most ${MAX_PREFERRED_WAIT_S}) the answer waits for the routing and carries the per-journey results; ` +
+        '`GET /v1/events/{id}` gives them later.',
+      parameters: [
+        {
+          name: 'Prefer',
+          in: 'header',
+          required: false,
+          description: `\`wait=<seconds>\` (RFC 7240): answer once routed, or after that many seconds (at most ${MAX_PREFERRED_WAIT_S})`,
+          schema: { type: 'string', examples: ['wait=5'] },
+        },
+      ],
       requestBody: {
         required: true,
         content: {
@@ -137,8 +233,8 @@ export const eventsPaths: OpenApiPaths = {
       responses: {
         '202': {
           description:
-            'Accepted durably; per-journey results. A single event is answered `{ eventId, results }`, a batch ' +
-            '`{ results: [{ eventId, results }, ...] }` in the order posted.',
+            'Committed durably. A single event is answered `{ eventId, status }` (plus `results` once routed within a ' +
+            '`Prefer: wait`), a batch `{ results: [{ eventId, status }, ...] }` in the order posted.',
           content: { 'application/json': { schema: eventsAnswerSchema } },
         },
         ...errors(400, 401, 413, 415, 503),

@@ -46,7 +46,6 @@ describe('API keys and scopes', function () {
         ...apiScopes.map((scope) => apiKey(`only-${scope}`, [scope])),
       ],
       codec: new EncryptionCodec([]),
-      temporalTimeoutMs: 300,
     });
   });
 

@@ -108,7 +108,7 @@ describe('OpenAPI document and /docs', () => {
     assert.equal(schema.oneOf.length, 2);
     assert.deepEqual(
       schema.oneOf.map((s: { required: string[] }) => s.required),
-      [['eventId', 'results'], ['results']],
+      [['eventId', 'status'], ['results']],
     );
   });
 

@@ -10,14 +10,15 @@ describe('stores/event-outcomes', () => {
     ({ db } = await postgres());
   });
 
-  it('records an event once, counting deliveries, with no outcome when no journey listened', async () => {
+  it('records an event once as routed, with no outcome when no journey listened', async () => {
     const event = { id: unique('evt'), type: 'page.viewed' };
     await recordEventOutcomes(db, event, []);
     const first = await findEventReceipt(db, event.id);
     await recordEventOutcomes(db, event, []);
     const second = await findEventReceipt(db, event.id);
-    assert.deepEqual([first?.deliveries, second?.deliveries], [1, 2]);
+    assert.deepEqual([first?.status, first?.deliveries, second?.deliveries], ['routed', 1, 1]);
     assert.equal(second?.receivedAt, first?.receivedAt);
+    assert.ok(second?.routedAt);
     assert.deepEqual(second?.outcomes, []);
     assert.equal(await findEventReceipt(db, unique('none')), undefined);
   });

@@ -72,9 +72,13 @@ export const validEvent = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
-/** POSTs `body` (a string as it is, anything else as JSON) to /v1/events, with `key` unless it is null. */
-export function postEvent(app: Express, body: unknown, key: string | null = API_KEY) {
+/**
+ * POSTs `body` (a string as it is, anything else as JSON) to /v1/events, with `key` unless it is null, waiting
+ * for the routing (`Prefer: wait=`) unless `wait` is null.
+ */
+export function postEvent(app: Express, body: unknown, key: string | null = API_KEY, wait: number | null = 20) {
   const req = request(app).post('/v1/events').set('content-type', 'application/json');
+  if (wait !== null) void req.set('prefer', `wait=${wait}`);
   if (key !== null) void req.set('authorization', `Bearer ${key}`);
   return req.send(typeof body === 'string' ? body : JSON.stringify(body));
 }

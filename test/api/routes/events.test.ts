@@ -135,13 +135,24 @@ describe('POST /v1/events', () => {
     });
   });
 
-  it('answers 503 with Retry-After, not a hang, when Temporal cannot be reached', async () => {
-    const offline = await journeysApp(await unreachableTemporal(), { temporalTimeoutMs: 500 });
-    const res = await request(offline).post('/v1/events').set('authorization', `Bearer ${API_KEY}`).send(validEvent());
-    assert.equal(res.status, 503);
-    assert.equal(res.headers['retry-after'], '1');
-    assert.equal(res.body.error.code, 'Unavailable');
-  });
+  it('accepts an event while Temporal cannot be reached: 202 accepted, and the event waits in the inbox', async () => {
+    const offline = await journeysApp(await unreachableTemporal());
+    const event = validEvent();
+    const res = await postEvent(offline, event, API_KEY, 1);
+    assert.equal(res.status, 202);
+    assert.deepEqual(res.body, { eventId: event.id, status: 'accepted' });
+    // The delivery tried for the waiting client fails once the relay's deadline passes; the event waits on.
+    for (;;) {
+      const receipt = await request(offline).get(`/v1/events/${event.id}`).set('authorization', `Bearer ${API_KEY}`);
+      assert.equal(receipt.body.status, 'accepted');
+      if (receipt.body.lastError) {
+        assert.equal(receipt.body.attempts, 1);
+        assert.ok(Date.parse(receipt.body.nextAttemptAt as string) > Date.now() - 1000);
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }).timeout(30_000);
 });
 
 describe('POST /v1/events: keys that could collide or that Temporal would refuse', () => {
