@@ -3,7 +3,7 @@
  * Contact details and message bodies are never logged: fields that would hold them are redacted.
  */
 import { inspect } from 'node:util';
-import type { LogLevel, LogMetadata, Logger as TemporalLogger } from '@temporalio/common';
+import { type LogLevel, SdkComponent, type Logger as TemporalLogger } from '@temporalio/common';
 import { DefaultLogger, makeTelemetryFilterString, type MetricsExporterConfig, Runtime } from '@temporalio/worker';
 import pino from 'pino';
 
@@ -117,20 +117,34 @@ const pinoLevel: Record<LogLevel, pino.Level> = {
   ERROR: 'error',
 };
 
+/** SDK components whose `info` entries are this service's own lines (a run's lifecycle), not the SDK's chatter. */
+const ownCodeComponents = new Set<unknown>([SdkComponent.workflow, SdkComponent.activity]);
+
 /**
- * Routes the Temporal SDK's own logs into `log`, and starts its Prometheus exporter on `metrics` when given
- * (runtime/metrics.ts). At `info` the SDK's chatter (bundler output, state changes) is kept to warnings; `debug`
- * and `trace` pass everything through. Call once, in an entry point, before any worker is created.
+ * The Temporal SDK logger that writes into `log`. At `info`, the SDK's own chatter (bundler output, state changes)
+ * is kept to warnings, while what workflow and activity code log at `info` and up passes (the lifecycle lines of
+ * runs: `run started`, `step entered`, `run ended`, ...); `debug` and `trace` pass everything through.
  */
-export function installTemporalLogging(log: Logger, { metrics }: { metrics?: MetricsExporterConfig } = {}): void {
+export function temporalSdkLogger(log: Logger): TemporalLogger {
   const verbose = log.level === 'debug' || log.level === 'trace';
   const sdkLog = log.child({ component: 'temporal-sdk' });
-  const forward: TemporalLogger = new DefaultLogger(verbose ? 'DEBUG' : 'WARN', (entry) => {
+  return new DefaultLogger(verbose ? 'DEBUG' : 'INFO', (entry) => {
     // The channel send workers host activities only, by design: that is not worth a warning.
     const level = entry.message.startsWith('No workflows registered') ? 'DEBUG' : entry.level;
     if (level === 'DEBUG' && !verbose) return;
-    sdkLog[pinoLevel[level]]({ ...(entry.meta as LogMetadata) }, entry.message);
+    const meta = entry.meta;
+    if (level === 'INFO' && !verbose && !ownCodeComponents.has(meta?.sdkComponent)) return;
+    sdkLog[pinoLevel[level]]({ ...meta }, entry.message);
   });
+}
+
+/**
+ * Routes the Temporal SDK's logs into `log` ({@link temporalSdkLogger}), and starts its Prometheus exporter on
+ * `metrics` when given (runtime/metrics.ts). Call once, in an entry point, before any worker is created.
+ */
+export function installTemporalLogging(log: Logger, { metrics }: { metrics?: MetricsExporterConfig } = {}): void {
+  const verbose = log.level === 'debug' || log.level === 'trace';
+  const forward = temporalSdkLogger(log);
   Runtime.install({
     logger: forward,
     telemetryOptions: {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { ConfigError, loadConfig } from '../../runtime/config';
-import { createLogger, type LogFormat, prettyLine } from '../../runtime/logger';
+import { createLogger, type LogFormat, prettyLine, temporalSdkLogger } from '../../runtime/logger';
 
 /** A destination that records what is written, claiming to be a terminal when `tty`. */
 function capture(tty: boolean) {
@@ -81,5 +81,48 @@ describe('createLogger', () => {
     assert.match(lines[1] ?? '', /^ {4}Error: boom$/);
     assert.match(lines[2] ?? '', /^ {4}\s*at /);
     assert.equal(prettyLine('not json\n'), 'not json\n');
+  });
+});
+
+describe('temporalSdkLogger', () => {
+  // What the SDK hands its runtime logger: workflow code's `log` from @temporalio/workflow arrives with
+  // sdkComponent 'workflow' (replay-aware, through the SDK's logger sink), the SDK's own entries with 'worker'.
+  const runMeta = {
+    sdkComponent: 'workflow',
+    workflowId: 'journey:bill-reminder:c-42',
+    workflowType: 'journeyWorkflow',
+  };
+
+  it("passes a run's lifecycle lines at info and keeps the SDK's own chatter to warnings", () => {
+    const { stream, lines } = capture(false);
+    const sdk = temporalSdkLogger(createLogger('info', 'journey-executor', { destination: stream }));
+    sdk.info('run started', { ...runMeta, journeyId: 'bill-reminder', journeyVersion: 1 });
+    sdk.info('step entered', { ...runMeta, step: 'send-email', type: 'send', visit: 1 });
+    sdk.info('Workflow bundle created', { sdkComponent: 'worker', size: '1.2MB' });
+    sdk.debug('Workflow started', { sdkComponent: 'worker' });
+    sdk.warn('Worker state changed', { sdkComponent: 'worker', state: 'STOPPING' });
+    const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(
+      entries.map((e) => [e.level, e.msg]),
+      [
+        [30, 'run started'],
+        [30, 'step entered'],
+        [40, 'Worker state changed'],
+      ],
+    );
+    assert.equal(entries[0]?.workflowId, 'journey:bill-reminder:c-42');
+    assert.equal(entries[0]?.component, 'temporal-sdk');
+    assert.equal(entries[1]?.step, 'send-email');
+  });
+
+  it('passes everything at debug', () => {
+    const { stream, lines } = capture(false);
+    const sdk = temporalSdkLogger(createLogger('debug', 'journey-executor', { destination: stream }));
+    sdk.info('Workflow bundle created', { sdkComponent: 'worker' });
+    sdk.debug('Workflow started', { sdkComponent: 'worker' });
+    assert.deepEqual(
+      lines.map((l) => (JSON.parse(l) as { msg: string }).msg),
+      ['Workflow bundle created', 'Workflow started'],
+    );
   });
 });
