@@ -33,6 +33,9 @@ describe('replay of recorded histories', function () {
         'bill-reminder-v1-invalid-phone.json',
         'bill-reminder-v1-paid-during-wait.json',
         'bill-reminder-v1-reminder-sent.json',
+        // bill-reminder-truth-v1: a cancelled run that records its end; per-run controls and the recorded end.
+        'bill-reminder-v2-cancelled.json',
+        'bill-reminder-v2-controls.json',
       ],
     );
   });

@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
+import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure, defaultPayloadConverter } from '@temporalio/common';
 import type { JourneyEvent } from '../../contract/events';
-import { eventSignal } from '../../contract/journey-run';
+import {
+  eventSignal,
+  pauseRunUpdate,
+  resumeRunUpdate,
+  RUN_NOT_WAITING,
+  skipWaitUpdate,
+  stateQuery,
+} from '../../contract/journey-run';
+import { searchAttributes } from '../../contract/search-attributes';
 import { listMessages } from '../../stores/messages';
 import { INVALID_NUMBER } from '../support/fake-twilio';
 import { unique } from '../support/resources';
@@ -49,6 +59,104 @@ describe('billReminderWorkflow', function () {
     assert.equal(twilio.messages.filter((m) => m.to === consumer.phone).length, 1);
     const rows = await listMessages(h.db, { consumerId: consumer.id });
     assert.deepEqual(rows.map((r) => r.status).sort(), ['sent', 'sent']);
+    // Since bill-reminder-truth-v1 the run records itself when it ends.
+    const run = await h.db('journey_runs').where({ consumer_id: consumer.id, journey_id: 'bill-reminder' }).first();
+    assert.deepEqual([run?.status, run?.outcome, run?.journey_version], ['completed', 'reminders sent', 1]);
+  });
+
+  it('ends a cancelled run as cancelled: search attributes, state query, run record, then CANCELLED', async () => {
+    const consumer = await newConsumer();
+    const { state, description } = await h.run(async () => {
+      const handle = await start(consumer.id, event(consumer.id, 'bill.issued'));
+      await waitForState(handle, (s) => s.pendingWait?.step === 'wait-for-payment');
+      await handle.cancel();
+      const failure = await handle.result().then(
+        () => assert.fail('a cancelled run returned'),
+        (err: unknown) => err,
+      );
+      assert.ok(failure instanceof WorkflowFailedError && failure.cause instanceof CancelledFailure, String(failure));
+      await recordFixture(handle, 'bill-reminder-v2-cancelled');
+      return { state: await handle.query(stateQuery), description: await handle.describe() };
+    });
+    assert.equal(description.status.name, 'CANCELLED');
+    assert.equal(description.typedSearchAttributes.get(searchAttributes.journeyStatus), 'cancelled');
+    assert.equal(description.typedSearchAttributes.get(searchAttributes.journeyStep), 'end');
+    assert.equal(state.status, 'cancelled');
+    assert.equal(state.currentStep, 'end');
+    assert.equal(state.pendingWait, undefined);
+    assert.deepEqual(
+      state.steps.map((s) => [s.id, s.outcome]),
+      [
+        ['lookup-consumer', undefined],
+        ['send-email', 'sent'],
+        ['wait-for-payment', undefined],
+        ['end', 'cancelled during wait-for-payment'],
+      ],
+    );
+    const row = await h.db('journey_runs').where({ workflow_id: description.workflowId }).first();
+    assert.equal(row?.status, 'cancelled');
+    assert.equal(row?.outcome, 'cancelled during wait-for-payment');
+    assert.ok(row?.ended_at, 'the run record has ended');
+    const visits = await h
+      .db('journey_step_visits')
+      .where({ workflow_id: description.workflowId })
+      .orderBy('entered_at');
+    assert.deepEqual(
+      visits.map((v: { step_id: string }) => v.step_id),
+      ['lookup-consumer', 'send-email', 'wait-for-payment'],
+    );
+  });
+
+  it('takes the per-run controls: pause holds the SMS, skip-wait ends the wait, resume sends it', async () => {
+    const { twilio } = await sinks();
+    const consumer = await newConsumer();
+    const { result, notes, refused } = await h.run(async () => {
+      const handle = await start(consumer.id, event(consumer.id, 'bill.issued'));
+      await waitForState(handle, (s) => s.pendingWait?.step === 'wait-for-payment');
+      assert.deepEqual(await handle.executeUpdate(pauseRunUpdate), { paused: true });
+      assert.deepEqual(await handle.executeUpdate(skipWaitUpdate), {
+        paused: true,
+        skipped: { step: 'wait-for-payment', for: 'payment.received' },
+      });
+      const held = await waitForState(handle, (s) => s.currentStep === 'send-sms');
+      assert.equal(held.pausedByOperator, true);
+      assert.deepEqual(
+        held.messages.map((m) => m.channel),
+        ['email'],
+        'no SMS while paused',
+      );
+      const refused = await handle.executeUpdate(skipWaitUpdate).then(
+        () => assert.fail('skip-wait accepted while not waiting'),
+        (err: unknown) => err,
+      );
+      assert.deepEqual(await handle.executeUpdate(resumeRunUpdate), { paused: false });
+      const result = await handle.result();
+      await recordFixture(handle, 'bill-reminder-v2-controls');
+      const history = await handle.fetchHistory();
+      const notes = (history.events ?? [])
+        .filter((e) => e.markerRecordedEventAttributes && e.userMetadata?.summary)
+        .map((e) => defaultPayloadConverter.fromPayload<string>(e.userMetadata!.summary!));
+      return { result, notes, refused };
+    });
+    assert.ok(refused instanceof WorkflowUpdateFailedError, String(refused));
+    assert.ok(refused.cause instanceof ApplicationFailure && refused.cause.type === RUN_NOT_WAITING);
+    assert.equal(result.status, 'completed');
+    const wait = result.steps.find((s) => s.id === 'wait-for-payment');
+    assert.equal(wait?.interruptedBy, 'skipped by operator');
+    assert.match(wait?.outcome ?? '', /^skipped by operator after .+ of 3 days$/);
+    assert.ok(wait?.waitedMs !== undefined && wait.waitedMs < 24 * 3600 * 1000, `waited ${wait?.waitedMs} ms`);
+    assert.deepEqual(
+      result.messages.map((m) => [m.channel, m.status]),
+      [
+        ['email', 'sent'],
+        ['sms', 'sent'],
+      ],
+    );
+    assert.equal(twilio.messages.filter((m) => m.to === consumer.phone).length, 1);
+    assert.equal(result.pausedByOperator, undefined);
+    assert.equal(notes.length, 2, notes.join(' | '));
+    assert.equal(notes[0], 'send-sms: paused by operator, holding');
+    assert.match(notes[1] ?? '', /^send-sms: resumed after /);
   });
 
   it('sends no SMS when the payment arrives during the wait', async () => {

@@ -1,5 +1,6 @@
 /**
- * Every `patched()` id the journey interpreter uses: what it guards, when it came, and when it can go.
+ * Every `patched()` id the workflows use (the journey interpreter and the legacy bill reminder): what it guards,
+ * when it came, and when it can go.
  * A patch id is stored in histories as a marker: never rename or reuse one.
  */
 
@@ -43,5 +44,19 @@ export const patches = {
       'when no run started before the patch is open (the longest maxLifetime, 90 days by default, after the ' +
       'deploy that added it). Then deprecatePatch, then drop the `truthful` checks.',
     fixturesBefore: 'test/replay/histories/journey-v1-*.json, journey-v2-*.json',
+  },
+  billReminderTruth: {
+    id: 'bill-reminder-truth-v1',
+    guards:
+      'the legacy billReminderWorkflow (workflows/bill-reminder.ts): a cancelled run ends as `cancelled` (state, ' +
+      'JourneyStatus=cancelled, JourneyStep=end, its run record) in a non-cancellable scope before it ends as ' +
+      'cancelled, and every run records itself in journey_runs when it ends. Checked where the run ends or is ' +
+      'cancelled, not at its start, since every run of this workflow started before the patch. Runs that ended ' +
+      'without the marker recorded nothing and kept JourneyStatus=running when cancelled.',
+    added: 'operators see the truth (issue 10), December 2026',
+    removable:
+      'when no run of billReminderWorkflow is open (new runs of bill-reminder use journeyWorkflow): then the ' +
+      'workflow itself can go, with its fixtures.',
+    fixturesBefore: 'test/replay/histories/bill-reminder-v1-*.json',
   },
 } as const satisfies Record<string, PatchRecord>;

@@ -1,6 +1,7 @@
 /**
  * The per-run routes: state, cancel (202 running, 409 ended, 404 unknown), pause/resume/skip-wait as workflow
- * Updates, against a real Temporal test server with the journey worker running, and real PostgreSQL.
+ * Updates (on journeyWorkflow and legacy billReminderWorkflow runs alike), against a real Temporal test server with
+ * the journey worker running, and real PostgreSQL.
  */
 import assert from 'node:assert/strict';
 import type { Express } from 'express';
@@ -95,5 +96,39 @@ describe('runs routes (per run)', function () {
       assert.equal(res.status, 404, action);
       assert.equal(res.body.error.code, 'NotFound');
     }
+  });
+
+  it('takes the controls and the cancel on a legacy bill-reminder run (billReminderWorkflow) as on any run', async () => {
+    const consumer = await h.newConsumer();
+    const bill = { billId: 'B-7', amount: '9.00', currency: 'EUR', dueDate: '2026-12-24' };
+    await h.run(async () => {
+      const handle = await h.startBillReminder(consumer.id, journeyEvent(consumer.id, 'bill.issued', bill));
+      const id = encodeURIComponent(handle.workflowId);
+      await waitForState(handle, (s) => s.pendingWait?.step === 'wait-for-payment');
+
+      const paused = await post(`/v1/runs/${id}/pause`);
+      assert.equal(paused.status, 200, JSON.stringify(paused.body));
+      assert.deepEqual(paused.body, { workflowId: handle.workflowId, paused: true });
+      const skipped = await post(`/v1/runs/${id}/skip-wait`);
+      assert.equal(skipped.status, 200, JSON.stringify(skipped.body));
+      assert.deepEqual(skipped.body.skipped, { step: 'wait-for-payment', for: 'payment.received' });
+      const held = await waitForState(handle, (s) => s.currentStep === 'send-sms');
+      assert.equal(held.pausedByOperator, true);
+      const again = await post(`/v1/runs/${id}/skip-wait`);
+      assert.equal(again.status, 409);
+      assert.match(again.body.error.message, /is not waiting/);
+
+      // Cancelled while held before its SMS: it ends as cancelled, as the API shows it.
+      assert.equal((await post(`/v1/runs/${id}/cancel`)).status, 202);
+      await assert.rejects(handle.result());
+      const state = await request(app).get(`/v1/runs/${id}`).set(auth);
+      assert.equal(state.body.status, 'CANCELLED');
+      assert.equal(state.body.state.status, 'cancelled');
+      assert.equal(state.body.state.steps.at(-1)?.outcome, 'cancelled during send-sms');
+      assert.deepEqual(
+        state.body.state.messages.map((m: { channel: string }) => m.channel),
+        ['email'],
+      );
+    });
   });
 });
