@@ -9,10 +9,12 @@
  * The worker process runs the relay loop; the API uses {@link EventRelay.deliverNow} for a client that asked to
  * wait (`Prefer: wait=<seconds>`).
  */
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../runtime/db';
 import type { Logger } from '../runtime/logger';
 import { metrics, setBacklogSource } from '../runtime/metrics';
+import { TRACER_NAME } from '../runtime/tracing';
 import { claimEvents, deferEvent, inboxBacklog, type InboxEntry } from '../stores/event-inbox';
 import { type EventReceipt, findEventReceipt, recordEventOutcomes } from '../stores/event-outcomes';
 import type { JourneyRouter } from './router';
@@ -128,9 +130,14 @@ export class EventRelay {
 
   private async deliver(entry: InboxEntry): Promise<void> {
     const { event } = entry;
+    // A child of the request that posted the event: one event, one trace (no-op unless tracing is on).
+    const parent = propagation.extract(ROOT_CONTEXT, entry.traceContext ?? {});
+    const span = trace
+      .getTracer(TRACER_NAME)
+      .startSpan('deliver event', { kind: SpanKind.CONSUMER, attributes: { 'event.type': event.type } }, parent);
     try {
-      const results = await this.client.withDeadline(Date.now() + this.options.deliveryTimeoutMs, () =>
-        this.router.route(event),
+      const results = await context.with(trace.setSpan(parent, span), () =>
+        this.client.withDeadline(Date.now() + this.options.deliveryTimeoutMs, () => this.router.route(event)),
       );
       await recordEventOutcomes(this.db, event, results);
       metrics.eventDeliveryLag.observe((Date.now() - entry.receivedAt.getTime()) / 1000);
@@ -143,9 +150,12 @@ export class EventRelay {
         'event delivery failed; it waits in the inbox and is retried',
       );
       // If this fails too (PostgreSQL down), the lease ends and the event is taken again.
+      span.setStatus({ code: SpanStatusCode.ERROR, message: error });
       await deferEvent(this.db, event.id, retryInMs, error).catch((deferErr: unknown) =>
         this.options.log.warn({ err: deferErr, eventId: event.id }, 'could not defer the event; its lease will end'),
       );
+    } finally {
+      span.end();
     }
   }
 

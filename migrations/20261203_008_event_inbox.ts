@@ -12,6 +12,8 @@ export async function up(db: Knex): Promise<void> {
   await db.schema.alterTable('events_received', (t) => {
     t.text('consumer_id');
     t.jsonb('event');
+    // The W3C trace context of the request that posted it: its delivery joins that trace.
+    t.jsonb('trace_context');
     t.integer('attempts').notNullable().defaultTo(0);
     t.timestamp('next_attempt_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
     t.text('last_error');
@@ -28,6 +30,15 @@ export async function down(db: Knex): Promise<void> {
   await db.raw('drop index events_received_accepted_consumer');
   await db.raw('drop index events_received_accepted');
   await db.schema.alterTable('events_received', (t) => {
-    t.dropColumns('seq', 'consumer_id', 'event', 'attempts', 'next_attempt_at', 'last_error', 'routed_at');
+    t.dropColumns(
+      'seq',
+      'consumer_id',
+      'event',
+      'trace_context',
+      'attempts',
+      'next_attempt_at',
+      'last_error',
+      'routed_at',
+    );
   });
 }

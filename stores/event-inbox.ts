@@ -17,19 +17,27 @@ export interface Acceptance {
  * Commits `events` to the inbox in one statement; an id already there (posted before, or earlier in the same
  * batch) is a `duplicate`, counted in its receipt's `deliveries` and not stored again. Answers in the order given.
  */
-export async function acceptEvents(db: Db, events: readonly JourneyEvent[]): Promise<Acceptance[]> {
+export async function acceptEvents(
+  db: Db,
+  events: readonly JourneyEvent[],
+  /** The trace context (W3C headers) of the request, for the delivery to join its trace. */
+  traceContext?: Record<string, string>,
+): Promise<Acceptance[]> {
   const first = new Map<string, JourneyEvent>();
   for (const event of events) if (!first.has(event.id)) first.set(event.id, event);
   const rows = [...first.values()];
   // `xmax = 0` only on a row this statement inserted; an update (the id was there) bumps `deliveries`.
   const result = await db.raw<{ rows: { event_id: string; inserted: boolean }[] }>(
-    `insert into events_received (event_id, type, consumer_id, event, status)
-     select e.id, e.type, e."consumerId", e.event, 'accepted'
+    `insert into events_received (event_id, type, consumer_id, event, trace_context, status)
+     select e.id, e.type, e."consumerId", e.event, ?::jsonb, 'accepted'
      from jsonb_to_recordset(?::jsonb) as e(id text, type text, "consumerId" text, event jsonb)
      on conflict (event_id) do update
        set deliveries = events_received.deliveries + 1, last_received_at = now()
      returning event_id, (xmax = 0) as inserted`,
-    [JSON.stringify(rows.map((event) => ({ id: event.id, type: event.type, consumerId: event.consumerId, event })))],
+    [
+      traceContext && Object.keys(traceContext).length > 0 ? JSON.stringify(traceContext) : null,
+      JSON.stringify(rows.map((event) => ({ id: event.id, type: event.type, consumerId: event.consumerId, event }))),
+    ],
   );
   const inserted = new Map(result.rows.map((row) => [row.event_id, row.inserted]));
   const answered = new Set<string>();
@@ -47,6 +55,8 @@ export interface InboxEntry {
   /** Deliveries tried so far, this one included. */
   attempts: number;
   receivedAt: Date;
+  /** The W3C trace context of the request that posted it, when it was traced. */
+  traceContext?: Record<string, string>;
 }
 
 /**
@@ -58,7 +68,15 @@ export async function claimEvents(
   db: Db,
   { limit, leaseMs, consumerId }: { limit: number; leaseMs: number; consumerId?: string },
 ): Promise<InboxEntry[]> {
-  const result = await db.raw<{ rows: { seq: string; event: JourneyEvent; attempts: number; received_at: Date }[] }>(
+  const result = await db.raw<{
+    rows: {
+      seq: string;
+      event: JourneyEvent;
+      attempts: number;
+      received_at: Date;
+      trace_context: Record<string, string> | null;
+    }[];
+  }>(
     `with due as (
        select e.seq from events_received e
        where e.status = 'accepted' and e.next_attempt_at <= now()
@@ -72,11 +90,17 @@ export async function claimEvents(
      update events_received r
        set next_attempt_at = now() + make_interval(secs => :leaseSeconds), attempts = r.attempts + 1
        from due where r.seq = due.seq
-     returning r.seq, r.event, r.attempts, r.received_at`,
+     returning r.seq, r.event, r.attempts, r.received_at, r.trace_context`,
     { limit, leaseSeconds: leaseMs / 1000, ...(consumerId === undefined ? {} : { consumerId }) },
   );
   return result.rows
-    .map((row) => ({ seq: row.seq, event: row.event, attempts: row.attempts, receivedAt: row.received_at }))
+    .map((row) => ({
+      seq: row.seq,
+      event: row.event,
+      attempts: row.attempts,
+      receivedAt: row.received_at,
+      ...(row.trace_context ? { traceContext: row.trace_context } : {}),
+    }))
     .sort((a, b) => Number(BigInt(a.seq) - BigInt(b.seq)));
 }
 

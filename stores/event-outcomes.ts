@@ -45,7 +45,7 @@ export async function recordEventOutcomes(
     await trx('events_received')
       .insert({ event_id: event.id, type: event.type, status: 'routed', routed_at: trx.fn.now() })
       .onConflict('event_id')
-      .merge({ status: 'routed', routed_at: trx.fn.now(), event: null, last_error: null });
+      .merge({ status: 'routed', routed_at: trx.fn.now(), event: null, trace_context: null, last_error: null });
     if (outcomes.length === 0) return;
     await trx('event_outcomes')
       .insert(

@@ -3,6 +3,7 @@
  * (journeys/relay.ts) routes it to the journeys it concerns. A client that wants the per-journey results sends
  * `Prefer: wait=<seconds>`.
  */
+import { context, propagation } from '@opentelemetry/api';
 import express, { type Router } from 'express';
 import { requireScope } from '../auth';
 import type { EventRelay } from '../../journeys/relay';
@@ -72,7 +73,10 @@ export function eventsRoutes({ db, log, router, relay }: EventsDeps): Router {
     const batch = Array.isArray(req.body);
     const events = batch ? parseInput(eventBatch, req.body) : [parseInput(eventBody, req.body)];
     assertDeliverable(events, batch ? (index) => `${index}.` : () => '');
-    const accepted = await acceptEvents(db, events);
+    // The relay's delivery joins this request's trace (a no-op unless tracing is on).
+    const traceContext: Record<string, string> = {};
+    propagation.inject(context.active(), traceContext);
+    const accepted = await acceptEvents(db, events, traceContext);
     const answers =
       wait === undefined
         ? accepted.map(({ eventId, status }): EventAnswer => ({ eventId, status }))

@@ -2,8 +2,13 @@
 import type { Client } from '@temporalio/client';
 import express, { type Router } from 'express';
 import type { Db } from '../../runtime/db';
+import { inboxBacklog } from '../../stores/event-inbox';
 
-/** Builds `/healthz` (the process answers) and `/readyz` (PostgreSQL and Temporal answer). */
+/**
+ * Builds `/healthz` (the process answers) and `/readyz`: ready while PostgreSQL answers, since events are accepted
+ * into its inbox even while Temporal is down; the answer also says whether Temporal answers and how far the relay
+ * is behind (`inbox`: events waiting, and the age of the oldest).
+ */
 export function healthRoutes({ db, client }: { db: Db; client: Client }): Router {
   const routes = express.Router();
 
@@ -13,15 +18,20 @@ export function healthRoutes({ db, client }: { db: Db; client: Client }): Router
 
   // Each check gets 1.5 s: a hung dependency makes the answer 503, never a hung probe.
   routes.get('/readyz', async (_req, res) => {
-    const checks = await Promise.allSettled([
-      within(1_500, db.raw('select 1')),
+    const [backlog, system] = await Promise.allSettled([
+      within(1_500, inboxBacklog(db)),
       within(
         1_500,
         client.withDeadline(Date.now() + 1_500, () => client.workflowService.getSystemInfo({})),
       ),
     ]);
-    const [database, temporal] = checks.map((check) => (check.status === 'fulfilled' ? 'ok' : 'unavailable'));
-    res.status(database === 'ok' && temporal === 'ok' ? 200 : 503).json({ database, temporal });
+    const database = backlog.status === 'fulfilled' ? 'ok' : 'unavailable';
+    const temporal = system.status === 'fulfilled' ? 'ok' : 'unavailable';
+    res.status(database === 'ok' ? 200 : 503).json({
+      database,
+      temporal,
+      ...(backlog.status === 'fulfilled' ? { inbox: backlog.value } : {}),
+    });
   });
 
   return routes;

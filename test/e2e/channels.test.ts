@@ -51,7 +51,12 @@ describe('channels, delivery reports and fallback, end to end over the real stac
   const api = async (method: string, route: string, body?: unknown): Promise<{ status: number; body: any }> => {
     const res = await fetch(`${stack.apiUrl}${route}`, {
       method,
-      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      headers: {
+        authorization: `Bearer ${KEY}`,
+        'content-type': 'application/json',
+        // Events: answered once routed, with the per-journey results.
+        ...(route === '/v1/events' ? { prefer: 'wait=10' } : {}),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();

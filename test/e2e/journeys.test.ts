@@ -40,7 +40,12 @@ describe('journeys as data, end to end over the real stack', function () {
   const api = async (method: string, route: string, body?: unknown): Promise<{ status: number; body: any }> => {
     const res = await fetch(`${stack.apiUrl}${route}`, {
       method,
-      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      headers: {
+        authorization: `Bearer ${KEY}`,
+        'content-type': 'application/json',
+        // Events: answered once routed, with the per-journey results.
+        ...(route === '/v1/events' ? { prefer: 'wait=10' } : {}),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const answer: { status: number; body: any } = { status: res.status, body: await res.json() };

@@ -31,7 +31,12 @@ async function api(
 ): Promise<{ status: number; body: any }> {
   const res = await fetch(`${stack.apiUrl}${route}`, {
     method,
-    headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+    headers: {
+      authorization: `Bearer ${KEY}`,
+      'content-type': 'application/json',
+      // Events: answered once routed, with the per-journey results.
+      ...(route === '/v1/events' ? { prefer: 'wait=10' } : {}),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: res.status, body: await res.json() };

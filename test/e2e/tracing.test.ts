@@ -12,6 +12,8 @@ import request from 'supertest';
 import { createApp } from '../../api/app';
 import type { JourneyDefinition } from '../../contract/journey-definition';
 import { JourneyRouter } from '../../journeys/router';
+import { EventRelay } from '../../journeys/relay';
+import { findEventReceipt } from '../../stores/event-outcomes';
 import { loadConfig } from '../../runtime/config';
 import { startTracing, temporalClientInterceptors, type Tracing } from '../../runtime/tracing';
 import { createJourney, publishDraft } from '../../stores/journeys';
@@ -66,8 +68,10 @@ describe('tracing', function () {
     });
     const router = new JourneyRouter(h.db, client, { taskQueue: h.taskQueue, log: silentLog });
     await router.refresh();
+    const relay = new EventRelay(h.db, router, client, { log: silentLog });
     const app = createApp({
       router,
+      relay,
       client,
       db: h.db,
       log: silentLog,
@@ -87,6 +91,7 @@ describe('tracing', function () {
     return {
       client,
       app,
+      relay,
       stop: async () => {
         workers.shutdown();
         await running;
@@ -132,15 +137,20 @@ describe('tracing', function () {
     await publishDraft(h.db, definition.id);
     const consumer = await h.newConsumer();
 
-    const { client, app, stop } = await tracedService();
+    const { client, app, relay, stop } = await tracedService();
     try {
+      const eventId = unique('evt');
       const answer = await request(app)
         .post('/v1/events')
         .set(auth)
-        .send({ id: unique('evt'), type: trigger, consumerId: consumer.id, occurredAt: new Date().toISOString() })
+        .send({ id: eventId, type: trigger, consumerId: consumer.id, occurredAt: new Date().toISOString() })
         .expect(202);
-      const [result] = (answer.body as { results: { outcome: string; workflowId: string }[] }).results;
+      assert.equal((answer.body as { status: string }).status, 'accepted');
+      // The relay delivers it later, outside the request: the trace crosses the inbox.
+      assert.equal(await relay.relayOnce({ consumerId: consumer.id }), 1);
+      const [result] = (await findEventReceipt(h.db, eventId))?.outcomes ?? [];
       assert.equal(result?.outcome, 'started');
+      assert.ok(result.workflowId);
       await client.workflow.getHandle(result.workflowId).result();
       // Workflow spans reach the exporter through the worker's sink, after the task that ended them.
       await spanNamed('RunWorkflow:journeyWorkflow');
@@ -166,7 +176,7 @@ describe('tracing', function () {
     // The router starts the run (with the event as a start signal, or as its input): either client call is traced.
     const start = spans.find((span) => /^(SignalWithStart|Start)Workflow:journeyWorkflow$/.test(span.name));
     assert.ok(start, 'the client call that started the run is in the trace');
-    const run = `POST /v1/events > ${start.name} > RunWorkflow:journeyWorkflow`;
+    const run = `POST /v1/events > deliver event > ${start.name} > RunWorkflow:journeyWorkflow`;
     for (const expected of [
       `${run} > StartActivity:sendMessage > RunActivity:sendMessage > smtp send`,
       `${run} > StartActivity:callWebhook > RunActivity:callWebhook > webhook POST`,
@@ -213,6 +223,7 @@ describe('tracing', function () {
       request(app)
         .post('/v1/events')
         .set(auth)
+        .set('prefer', 'wait=10')
         .send({ id: unique('evt'), type, consumerId: consumer.id, occurredAt: new Date().toISOString() })
         .expect(202);
     try {
@@ -239,7 +250,7 @@ describe('tracing', function () {
     assert.equal(new Set(spans.map((span) => span.spanContext().traceId)).size, 2, 'two events, two traces');
     const paths = new Set(spans.map((span) => ancestry(span, byId)));
     assert.ok(
-      paths.has('POST /v1/events > SignalWorkflow:event > HandleSignal:event'),
+      paths.has('POST /v1/events > deliver event > SignalWorkflow:event > HandleSignal:event'),
       `the trace has:\n${[...paths].sort().join('\n')}`,
     );
   });

@@ -194,7 +194,12 @@ export async function call(
 ): Promise<{ status: number; body: any; headers: Headers }> {
   const res = await fetch(`${stack.apiUrl}${route}`, {
     method,
-    headers: { authorization: `Bearer ${STACK_KEY}`, 'content-type': 'application/json' },
+    headers: {
+      authorization: `Bearer ${STACK_KEY}`,
+      'content-type': 'application/json',
+      // Events: answered once routed, with the per-journey results.
+      ...(route === '/v1/events' ? { prefer: 'wait=10' } : {}),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(15_000),
   });
