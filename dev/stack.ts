@@ -18,7 +18,7 @@ import { createDb, type Db } from '../runtime/db';
 import { temporalClientInterceptors, tracingFromConfig } from '../runtime/tracing';
 import { temporalMetricsUrl } from '../runtime/metrics';
 import { startEmbeddedPostgres } from './embedded-postgres';
-import type { Logger } from '../runtime/logger';
+import { type Logger, perChannel } from '../runtime/logger';
 import { startTemporalDevServer } from './temporal-dev-server';
 
 /** The longest the Temporal client waits before it retries a call (its default backoff: 5 s, plus 20 % jitter). */
@@ -134,7 +134,9 @@ export async function startStack(config: Config, log: Logger, options: StackOpti
     log.info(
       {
         taskQueue: config.temporal.taskQueue,
-        providers: Object.fromEntries(Object.entries(channels).map(([channel, provider]) => [channel, provider.name])),
+        providers: perChannel(
+          Object.fromEntries(Object.entries(channels).map(([ch, provider]) => [ch, provider.name])),
+        ),
       },
       'workers running',
     );

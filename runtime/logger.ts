@@ -117,6 +117,16 @@ const pinoLevel: Record<LogLevel, pino.Level> = {
   ERROR: 'error',
 };
 
+/**
+ * Per-channel settings as one log field (`email=smtp sms=outbox ...`): an object keyed by channel would have its
+ * `email` entry written as `[redacted]`, the field name of a contact detail.
+ */
+export function perChannel(settings: Partial<Record<string, string | number>>): string {
+  return Object.entries(settings)
+    .map(([channel, value]) => `${channel}=${value}`)
+    .join(' ');
+}
+
 /** SDK components whose `info` entries are this service's own lines (a run's lifecycle), not the SDK's chatter. */
 const ownCodeComponents = new Set<unknown>([SdkComponent.workflow, SdkComponent.activity]);
 

@@ -8,7 +8,7 @@ import { closeChannels, createChannels } from '../activities/channels';
 import { loadConfig } from '../runtime/config';
 import { dataConverter } from '../runtime/payload-codec';
 import { createDb } from '../runtime/db';
-import { createLogger, installTemporalLogging } from '../runtime/logger';
+import { createLogger, installTemporalLogging, perChannel } from '../runtime/logger';
 import { serveMetrics, temporalMetricsAddress, temporalMetricsExporter, temporalMetricsUrl } from '../runtime/metrics';
 import { temporalClientInterceptors, tracingFromConfig } from '../runtime/tracing';
 import { createJourneyWorkers } from './worker';
@@ -59,8 +59,10 @@ async function main(): Promise<void> {
     log.info(
       {
         taskQueue: config.temporal.taskQueue,
-        providers: Object.fromEntries(Object.entries(channels).map(([channel, provider]) => [channel, provider.name])),
-        rateLimits: config.channels.rateLimits,
+        providers: perChannel(
+          Object.fromEntries(Object.entries(channels).map(([ch, provider]) => [ch, provider.name])),
+        ),
+        rateLimits: perChannel(config.channels.rateLimits),
       },
       'workers running',
     );

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { ConfigError, loadConfig } from '../../runtime/config';
-import { createLogger, type LogFormat, prettyLine, temporalSdkLogger } from '../../runtime/logger';
+import { createLogger, type LogFormat, perChannel, prettyLine, temporalSdkLogger } from '../../runtime/logger';
 
 /** A destination that records what is written, claiming to be a terminal when `tty`. */
 function capture(tty: boolean) {
@@ -81,6 +81,20 @@ describe('createLogger', () => {
     assert.match(lines[1] ?? '', /^ {4}Error: boom$/);
     assert.match(lines[2] ?? '', /^ {4}\s*at /);
     assert.equal(prettyLine('not json\n'), 'not json\n');
+  });
+});
+
+describe('perChannel', () => {
+  it("logs each channel's setting, the email channel's included (a map keyed by channel loses it to redaction)", () => {
+    const { stream, lines } = capture(false);
+    const log = createLogger('info', 'worker', { destination: stream });
+    const providers = { email: 'smtp', sms: 'twilio', voice: 'twilio', print: 'spool' };
+    log.info({ providers: perChannel(providers), rateLimits: perChannel({ email: 50, sms: 10 }) }, 'workers running');
+    log.info({ providers }, 'workers running');
+    const [listed, keyed] = lines.map((l) => JSON.parse(l) as { providers: unknown; rateLimits?: unknown });
+    assert.equal(listed?.providers, 'email=smtp sms=twilio voice=twilio print=spool');
+    assert.equal(listed?.rateLimits, 'email=50 sms=10');
+    assert.deepEqual(keyed?.providers, { email: '[redacted]', sms: 'twilio', voice: 'twilio', print: 'spool' });
   });
 });
 
