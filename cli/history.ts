@@ -16,7 +16,7 @@ import {
 } from '@temporalio/worker';
 import { developmentEncryptionKey, KEY_FILE } from '../dev/encryption-key';
 import type { Config, EncryptionKey } from '../runtime/config';
-import { EncryptionCodec } from '../runtime/payload-codec';
+import { ENCRYPTED_ENCODING, EncryptionCodec, PayloadDecryptionError } from '../runtime/payload-codec';
 import { decodeHistory, type History } from '../runtime/temporal-history';
 
 /** The keys that decode the service's payloads: PAYLOAD_ENCRYPTION_KEYS, else the embedded stack's key in DATA_DIR. */
@@ -29,6 +29,14 @@ export async function historyKeys(config: Config): Promise<EncryptionKey[]> {
 /** The Temporal address the service uses: TEMPORAL_ADDRESS, else the dev server of `npm start`. */
 export const temporalAddress = (config: Config): string =>
   config.temporal.address ?? `127.0.0.1:${config.temporal.devPort}`;
+
+/** Thrown when a history's payloads cannot be decoded with the keys at hand (missing or wrong key). */
+export class HistoryDecodeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HistoryDecodeError';
+  }
+}
 
 /** Options of {@link exportHistory}. */
 export interface ExportOptions {
@@ -48,7 +56,16 @@ export async function exportHistory(config: Config, workflowId: string, options:
   try {
     const client = new Client({ connection, namespace: config.temporal.namespace });
     const stored = await client.workflow.getHandle(workflowId, options.runId).fetchHistory();
-    return options.keepEncrypted ? stored : await decodeHistory(stored, new EncryptionCodec(keys));
+    if (options.keepEncrypted) return stored;
+    try {
+      return await decodeHistory(stored, new EncryptionCodec(keys));
+    } catch (err) {
+      if (!(err instanceof PayloadDecryptionError)) throw err;
+      throw new HistoryDecodeError(
+        `cannot decode the history of ${workflowId}: ${err.message}; set PAYLOAD_ENCRYPTION_KEYS to the ` +
+          "service's keys, or export it as stored with --keep-encrypted",
+      );
+    }
   } finally {
     await connection.close();
   }
@@ -101,13 +118,20 @@ export function quietReplayLogs(): void {
 
 /**
  * Replays each history file against `bundle`, as the replay tests do; the workflow id of each replay is the
- * file's path, so that an error names the fixture.
+ * file's path, so that an error names the fixture. Payloads a file holds encrypted (an export made with
+ * `--keep-encrypted`) are decoded with `keys` first; one whose key is missing or wrong fails that file with a
+ * `PayloadDecryptionError` naming the key.
  */
-export async function replayHistories(files: string[], bundle: WorkflowBundleWithSourceMap): Promise<ReplayOutcome[]> {
+export async function replayHistories(
+  files: string[],
+  bundle: WorkflowBundleWithSourceMap,
+  keys: readonly EncryptionKey[] = [],
+): Promise<ReplayOutcome[]> {
+  const codec = new EncryptionCodec(keys);
   const outcomes: ReplayOutcome[] = [];
   for (const file of files) {
     try {
-      const history = JSON.parse(await readFile(file, 'utf8')) as unknown;
+      const history = await decodeJsonPayloads(JSON.parse(await readFile(file, 'utf8')), codec);
       await Worker.runReplayHistory({ workflowBundle: bundle }, history, file);
       outcomes.push({ file });
     } catch (err) {
@@ -115,4 +139,44 @@ export async function replayHistories(files: string[], bundle: WorkflowBundleWit
     }
   }
   return outcomes;
+}
+
+/** A JSON payload: metadata values and data in base64, as ProtoJSON writes them. */
+interface JsonPayload {
+  metadata: Record<string, string>;
+  data?: string;
+}
+
+const isEncryptedJsonPayload = (value: unknown): value is JsonPayload => {
+  const metadata = (value as { metadata?: unknown } | null)?.metadata as Record<string, unknown> | undefined;
+  return (
+    typeof metadata === 'object' &&
+    metadata !== null &&
+    typeof metadata.encoding === 'string' &&
+    Buffer.from(metadata.encoding, 'base64').toString('utf8') === ENCRYPTED_ENCODING
+  );
+};
+
+/**
+ * A copy of a JSON history (whatever export format it has) with its encrypted payloads decoded by `codec`; the
+ * rest is left as it is, so the replayer reads the file as it would have.
+ */
+async function decodeJsonPayloads(json: unknown, codec: EncryptionCodec): Promise<unknown> {
+  if (isEncryptedJsonPayload(json)) {
+    const metadata = Object.fromEntries(
+      Object.entries(json.metadata).map(([key, value]) => [key, Buffer.from(value, 'base64')]),
+    );
+    const [decoded] = await codec.decode([{ metadata, data: Buffer.from(json.data ?? '', 'base64') }]);
+    return {
+      metadata: Object.fromEntries(
+        Object.entries(decoded?.metadata ?? {}).map(([key, value]) => [key, Buffer.from(value).toString('base64')]),
+      ),
+      data: Buffer.from(decoded?.data ?? []).toString('base64'),
+    };
+  }
+  if (json === null || typeof json !== 'object') return json;
+  if (Array.isArray(json)) return Promise.all(json.map((item) => decodeJsonPayloads(item, codec)));
+  const copy: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(json)) copy[key] = await decodeJsonPayloads(value, codec);
+  return copy;
 }

@@ -8,7 +8,15 @@ import path from 'node:path';
 import { ConfigError, loadConfig } from '../runtime/config';
 import { historyToJson } from '../runtime/temporal-history';
 import { ApiClient, ApiError, ApiUnreachableError, apiTarget } from './api-client';
-import { bundleWorkflows, exportHistory, historyFiles, quietReplayLogs, replayHistories } from './history';
+import {
+  bundleWorkflows,
+  exportHistory,
+  HistoryDecodeError,
+  historyFiles,
+  historyKeys,
+  quietReplayLogs,
+  replayHistories,
+} from './history';
 
 const USAGE = `usage: journeys <command> [options]
 
@@ -28,7 +36,8 @@ PAYLOAD_ENCRYPTION_KEYS, else the development key in DATA_DIR):
                                   a run's history as JSON, payloads decoded (a replay fixture)
   replay <file|dir>... [--workflows <module>]
                                   replay histories against the current workflow code (or <module>);
-                                  prints ok or the error per file
+                                  prints ok or the error per file (payloads kept encrypted are
+                                  decoded with the same keys)
 
 Exit status: 0 done, 1 failed (an API error, an invalid journey, a replay that failed), 2 usage error.`;
 
@@ -232,6 +241,7 @@ export async function run(argv: string[]): Promise<number> {
       const outcomes = await replayHistories(
         files,
         await bundleWorkflows(workflows ? require.resolve(path.resolve(workflows)) : undefined),
+        await historyKeys(loadConfig()),
       );
       for (const { file, error } of outcomes)
         print(error ? `FAIL ${file}: ${error.name}: ${error.message}` : `ok   ${file}`);
@@ -254,7 +264,7 @@ if (require.main === module) {
         process.exit(2);
       }
       if (err instanceof ApiError) process.stderr.write(`journeys: ${err.describe()}\n`);
-      else if (err instanceof ApiUnreachableError || err instanceof ConfigError)
+      else if (err instanceof ApiUnreachableError || err instanceof ConfigError || err instanceof HistoryDecodeError)
         process.stderr.write(`journeys: ${err.message}\n`);
       else if ((err as NodeJS.ErrnoException).code === 'ENOENT')
         process.stderr.write(`journeys: ${(err as Error).message}\n`);
