@@ -58,6 +58,8 @@ export class EventRelay {
       maxBackoffMs: 15_000,
       ...options,
     };
+    // A delivery ends well within its lease, so that no other relay takes an event while it is being delivered.
+    this.options.deliveryTimeoutMs = Math.min(this.options.deliveryTimeoutMs, this.options.leaseMs / 2);
     setBacklogSource(() => inboxBacklog(db));
   }
 
@@ -137,7 +139,10 @@ export class EventRelay {
       .startSpan('deliver event', { kind: SpanKind.CONSUMER, attributes: { 'event.type': event.type } }, parent);
     try {
       const results = await context.with(trace.setSpan(parent, span), () =>
-        this.client.withDeadline(Date.now() + this.options.deliveryTimeoutMs, () => this.router.route(event)),
+        this.client.withDeadline(Date.now() + this.options.deliveryTimeoutMs, () =>
+          // A later attempt after one that died holding the event (a failed one released its claims).
+          this.router.route(event, { redelivery: entry.attempts > 1 }),
+        ),
       );
       await recordEventOutcomes(this.db, event, results);
       metrics.eventDeliveryLag.observe((Date.now() - entry.receivedAt.getTime()) / 1000);

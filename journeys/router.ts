@@ -123,14 +123,15 @@ export class JourneyRouter {
    * did in `journey_events_total` (per journey, or `unrouted`). The relay (journeys/relay.ts) calls it for each
    * event of the inbox and records the answer.
    */
-  async route(event: JourneyEvent): Promise<JourneyRouting[]> {
-    const results = await this.routeToJourneys(event);
+  async route(event: JourneyEvent, options: { redelivery?: boolean } = {}): Promise<JourneyRouting[]> {
+    const results = await this.routeToJourneys(event, options.redelivery === true);
     if (results.length === 0) metrics.events.inc({ outcome: 'unrouted' });
     for (const { outcome } of results) metrics.events.inc({ outcome });
     return results;
   }
 
-  private async routeToJourneys(event: JourneyEvent): Promise<JourneyRouting[]> {
+  /** `redelivery`: an earlier delivery of this event died mid-way; its unsettled claims are taken over. */
+  private async routeToJourneys(event: JourneyEvent, redelivery: boolean): Promise<JourneyRouting[]> {
     const journeys = this.byType.get(event.type) ?? [];
     if (journeys.length === 0) return [];
     this.assertDeliverable(event);
@@ -144,6 +145,7 @@ export class JourneyRouter {
           journeyId,
           eventId: event.id,
           workflowId: runWorkflowId(journey.latest.definition, event) ?? '',
+          takeOver: redelivery,
         });
         if (!claim.claimed) return { journeyId, workflowId: claim.workflowId, outcome: 'duplicate' };
         let result: JourneyRouting;

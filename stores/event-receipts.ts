@@ -40,20 +40,21 @@ export type Claim = { claimed: true } | { claimed: false; workflowId: string; ou
  * Claims the delivery of `eventId` to `journeyId` before it is made, in one statement: of concurrent copies of
  * an event exactly one wins; the others get the receipt the winner holds (its outcome `claimed` until it is
  * settled). A claim left unsettled for {@link CLAIM_TIMEOUT} (its process died mid-way) is taken over, so that
- * the event is not lost; the run itself ignores an id it has seen.
+ * the event is not lost; the run itself ignores an id it has seen. `takeOver` takes over an unsettled claim at
+ * once: the relay's redelivery of an event whose earlier delivery died (the inbox lease says nobody else holds it).
  */
 export async function claimReceipt(
   db: Db,
-  claim: { journeyId: string; eventId: string; workflowId: string },
+  claim: { journeyId: string; eventId: string; workflowId: string; takeOver?: boolean },
 ): Promise<Claim> {
   for (;;) {
     const won = await db.raw<{ rows: unknown[] }>(
       `insert into event_receipts (journey_id, event_id, workflow_id, outcome) values (?, ?, ?, ?)
        on conflict (event_id, journey_id) do update
          set workflow_id = excluded.workflow_id, created_at = now()
-         where event_receipts.outcome = ? and event_receipts.created_at < now() - ?::interval
+         where event_receipts.outcome = ? and (? or event_receipts.created_at < now() - ?::interval)
        returning 1`,
-      [claim.journeyId, claim.eventId, claim.workflowId, CLAIMED, CLAIMED, CLAIM_TIMEOUT],
+      [claim.journeyId, claim.eventId, claim.workflowId, CLAIMED, CLAIMED, claim.takeOver === true, CLAIM_TIMEOUT],
     );
     if (won.rows.length > 0) return { claimed: true };
     const held = await db('event_receipts')

@@ -122,6 +122,55 @@ describe('POST /v1/events', () => {
       );
     });
 
+    it('answers 202 accepted at once without Prefer: wait, and a retry duplicate; the receipt says what followed', async () => {
+      const event = validEvent();
+      const res = await postEvent(app, event, API_KEY, null);
+      assert.equal(res.status, 202);
+      assert.deepEqual(res.body, { eventId: event.id, status: 'accepted' });
+      assert.equal(res.headers['preference-applied'], undefined);
+      const retry = await postEvent(app, event, API_KEY, null);
+      assert.deepEqual(retry.body, { eventId: event.id, status: 'duplicate' });
+      const receipt = await request(app).get(`/v1/events/${event.id}`).set('authorization', `Bearer ${API_KEY}`);
+      assert.deepEqual([receipt.body.status, receipt.body.deliveries, receipt.body.outcomes], ['accepted', 2, []]);
+      // No relay runs here: a client that waits delivers the consumer's events itself, in order.
+      const waited = await postEvent(app, event, API_KEY, 5);
+      assert.equal(waited.headers['preference-applied'], 'wait=5');
+      assert.equal(waited.body.status, 'duplicate');
+      assert.deepEqual(
+        waited.body.results.map((r: { outcome: string; workflowId: string }) => [r.outcome, r.workflowId]),
+        [['duplicate', journeyWorkflowId('bill-reminder', event.consumerId)]],
+      );
+      const routed = await request(app).get(`/v1/events/${event.id}`).set('authorization', `Bearer ${API_KEY}`);
+      assert.deepEqual(
+        [routed.body.status, routed.body.deliveries, routed.body.outcomes[0].outcome],
+        ['routed', 3, 'started'],
+      );
+    });
+
+    it('answers a batch without Prefer: wait per event, a copy inside the batch a duplicate', async () => {
+      const [a, b] = [validEvent({ type: 'page.viewed' }), validEvent({ type: 'page.viewed' })];
+      const res = await postEvent(app, [a, b, a], API_KEY, null);
+      assert.equal(res.status, 202);
+      assert.deepEqual(res.body.results, [
+        { eventId: a.id, status: 'accepted' },
+        { eventId: b.id, status: 'accepted' },
+        { eventId: a.id, status: 'duplicate' },
+      ]);
+    });
+
+    it("delivers a consumer's events in the order accepted: the goal posted right after the trigger reaches the run", async () => {
+      const trigger = validEvent();
+      const goal = validEvent({ type: 'payment.received', consumerId: trigger.consumerId });
+      assert.equal((await postEvent(app, trigger, API_KEY, null)).body.status, 'accepted');
+      // The goal's waiting client first delivers the trigger (the consumer's oldest waiting event), then the goal.
+      const res = await postEvent(app, goal, API_KEY, 10);
+      assert.equal(res.body.status, 'routed');
+      assert.deepEqual(
+        res.body.results.map((r: { outcome: string }) => r.outcome),
+        ['signalled'],
+      );
+    });
+
     it('ignores a goal event when the consumer has no open run', async () => {
       const res = await postEvent(app, validEvent({ type: 'payment.received' }));
       assert.equal(res.status, 202);

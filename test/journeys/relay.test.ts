@@ -1,0 +1,129 @@
+/** The relay on a real Temporal server and PostgreSQL: in order per consumer, and nothing lost or doubled by a crash. */
+import assert from 'node:assert/strict';
+import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import type { JourneyEvent } from '../../contract/events';
+import { journeyWorkflowId } from '../../contract/workflow-ids';
+import { EventRelay } from '../../journeys/relay';
+import { JourneyRouter } from '../../journeys/router';
+import { seedJourneys } from '../../journeys/shipped';
+import type { Db } from '../../runtime/db';
+import { acceptEvents, claimEvents } from '../../stores/event-inbox';
+import { findEventReceipt } from '../../stores/event-outcomes';
+import { claimReceipt } from '../../stores/event-receipts';
+import { silentLog } from '../support/api';
+import { openRunsTemporal, postgres, unique } from '../support/resources';
+
+const event = (consumerId: string, type = 'bill.issued'): JourneyEvent => ({
+  id: unique('evt'),
+  type,
+  consumerId,
+  occurredAt: '2026-12-03T10:00:00Z',
+  data: { billId: 'B-1', amount: '10.00' },
+});
+
+describe('journeys/relay', () => {
+  let db: Db;
+  let client: Client;
+  let router: JourneyRouter;
+
+  before(async () => {
+    ({ db } = await postgres());
+    // A real Temporal server; runs started here have no worker and stay open.
+    ({ client } = await openRunsTemporal());
+    await seedJourneys(db, { billReminderDelay: '3 days' }, silentLog);
+    router = new JourneyRouter(db, client, { taskQueue: unique('relay'), log: silentLog });
+    await router.refresh();
+  });
+
+  const relayWith = (options: { leaseMs?: number } = {}) =>
+    new EventRelay(db, router, client, { log: silentLog, ...options });
+  const signalsOf = async (workflowId: string) =>
+    ((await client.workflow.getHandle(workflowId).fetchHistory()).events ?? []).filter(
+      (e) => e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+    ).length;
+
+  it("delivers a consumer's events one at a time, in the order accepted, and records each outcome", async () => {
+    const consumerId = unique('c');
+    const [trigger, goal] = [event(consumerId), event(consumerId, 'payment.received')];
+    await acceptEvents(db, [trigger, goal]);
+    const relay = relayWith();
+    assert.equal(await relay.relayOnce({ consumerId }), 1, 'the goal waits behind the trigger');
+    assert.equal(await relay.relayOnce({ consumerId }), 1);
+    assert.equal(await relay.relayOnce({ consumerId }), 0);
+    const [started, signalled] = await Promise.all([findEventReceipt(db, trigger.id), findEventReceipt(db, goal.id)]);
+    assert.deepEqual(
+      [started?.status, started?.outcomes[0]?.outcome, signalled?.status, signalled?.outcomes[0]?.outcome],
+      ['routed', 'started', 'routed', 'signalled'],
+    );
+    assert.equal(await signalsOf(journeyWorkflowId('bill-reminder', consumerId)), 1);
+  });
+
+  it('takes over the events of a relay that died holding them, once their lease ends', async () => {
+    const consumerId = unique('c');
+    const trigger = event(consumerId);
+    await acceptEvents(db, [trigger]);
+    // A relay takes the event and dies before delivering it.
+    assert.equal((await claimEvents(db, { limit: 1, leaseMs: 500, consumerId })).length, 1);
+    const next = relayWith({ leaseMs: 500 });
+    assert.equal(await next.relayOnce({ consumerId }), 0, 'leased: not yet');
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    assert.equal(await next.relayOnce({ consumerId }), 1);
+    const receipt = await findEventReceipt(db, trigger.id);
+    assert.deepEqual([receipt?.status, receipt?.attempts, receipt?.outcomes[0]?.outcome], ['routed', 2, 'started']);
+  });
+
+  it('does nothing twice when a relay died after Temporal took the event but before recording it', async () => {
+    const consumerId = unique('c');
+    const [trigger, second] = [event(consumerId), event(consumerId)];
+    await acceptEvents(db, [trigger]);
+    await relayWith().relayOnce({ consumerId });
+    await acceptEvents(db, [second]);
+    // The dead relay delivered `second` (a signal to the open run), then died before recording it.
+    await claimEvents(db, { limit: 1, leaseMs: 1, consumerId });
+    await router.route(second);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(await relayWith().relayOnce({ consumerId }), 1);
+    const receipt = await findEventReceipt(db, second.id);
+    assert.deepEqual(
+      [receipt?.status, receipt?.outcomes.map((o) => o.outcome)],
+      ['routed', ['duplicate']],
+      'the journey already took it',
+    );
+    assert.equal(await signalsOf(journeyWorkflowId('bill-reminder', consumerId)), 1, 'signalled once');
+  });
+
+  it('delivers an event whose relay died between claiming its receipt and reaching Temporal (not a duplicate)', async () => {
+    const consumerId = unique('c');
+    const trigger = event(consumerId);
+    await acceptEvents(db, [trigger]);
+    // The dead relay took the event and claimed its receipt for the journey; Temporal never heard of it.
+    await claimEvents(db, { limit: 1, leaseMs: 1, consumerId });
+    const workflowId = journeyWorkflowId('bill-reminder', consumerId);
+    assert.deepEqual(await claimReceipt(db, { journeyId: 'bill-reminder', eventId: trigger.id, workflowId }), {
+      claimed: true,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(await relayWith().relayOnce({ consumerId }), 1);
+    const receipt = await findEventReceipt(db, trigger.id);
+    assert.deepEqual([receipt?.status, receipt?.outcomes.map((o) => o.outcome)], ['routed', ['started']]);
+    assert.equal((await client.workflow.getHandle(workflowId).describe()).status.name, 'RUNNING');
+  });
+
+  it('runs its loop until stopped, delivering what is accepted meanwhile', async () => {
+    const consumerId = unique('c');
+    const relay = relayWith();
+    // Scoped to this test's consumer by accepting only after the loop started and stopping once it is routed.
+    relay.start();
+    try {
+      const trigger = event(consumerId);
+      await acceptEvents(db, [trigger]);
+      for (let i = 0; (await findEventReceipt(db, trigger.id))?.status !== 'routed'; i++) {
+        assert.ok(i < 200, 'routed within 10 s');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    } finally {
+      await relay.stop();
+    }
+  });
+});
