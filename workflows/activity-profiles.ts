@@ -1,7 +1,7 @@
 /**
  * Every activity proxy the workflows use, with its timeouts and retry policy, in one screen.
  */
-import type { ActivityOptions } from '@temporalio/workflow';
+import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
 import { proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { type Channel, channelTaskQueue } from '../contract/channels';
@@ -78,6 +78,41 @@ export function channelSends(channel: Channel) {
     taskQueue: channelTaskQueue(workflowInfo().taskQueue, channel),
   });
 }
+
+/**
+ * Retries of a local activity due sooner than this run inside the workflow task (which the worker keeps alive with
+ * new tasks while they last); later ones wait on a durable timer, so a long database outage adds a timer and a task
+ * per retry to the history instead of a workflow task every few seconds.
+ */
+const LOCAL_RETRY_THRESHOLD = '10 seconds';
+
+/**
+ * Lean runs (patch `lean-history-v1`): the reads of our own PostgreSQL (consumer lookup) and the channel decision
+ * as local activities, run by the workflow worker inside the workflow task: one marker in the history instead of
+ * a scheduled, started and completed activity and another workflow task. A short attempt; retried with backoff
+ * for up to an hour like {@link lookupProfile}; permanent failures are not retried.
+ */
+export const localLookupProfile: LocalActivityOptions = {
+  startToCloseTimeout: '5 seconds',
+  scheduleToCloseTimeout: '1 hour',
+  localRetryThreshold: LOCAL_RETRY_THRESHOLD,
+  retry: lookupProfile.retry,
+};
+
+/**
+ * Lean runs: records of progress and message outcomes, and profile updates, as local activities. Idempotent
+ * writes, so retried with backoff until the database is back, like {@link recordProfile}.
+ */
+export const localRecordProfile: LocalActivityOptions = {
+  startToCloseTimeout: '5 seconds',
+  localRetryThreshold: LOCAL_RETRY_THRESHOLD,
+  retry: recordProfile.retry,
+};
+
+/** Lookups and channel decisions of lean runs. */
+export const localLookups = proxyLocalActivities<Activities>(localLookupProfile);
+/** Records of lean runs. */
+export const localRecords = proxyLocalActivities<Activities>(localRecordProfile);
 
 /** Pure computations whose answers must be recorded in history (time-zone rules change with tzdata). */
 export const computations = proxyLocalActivities<Activities>({

@@ -67,6 +67,12 @@ describe('replay of recorded histories', function () {
     }
   });
 
+  it('has v4 fixtures of the lean-history shapes: send-wait-exit, goal, fallback, quiet hours, cancelled', () => {
+    for (const name of ['send-wait-exit', 'goal', 'fallback', 'quiet-hours', 'cancelled']) {
+      assert.ok(fixtures.includes(`journey-v4-${name}.json`), `missing journey-v4-${name}.json`);
+    }
+  });
+
   for (const file of fixtures) {
     it(`replays ${file} against the current workflow code`, async () => {
       await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, load(file), file);

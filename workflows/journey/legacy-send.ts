@@ -24,7 +24,7 @@ export async function legacySend(run: JourneyRun, step: SendStep): Promise<void>
     await recordSkip(run, identity, fallback, reason, step.id);
     return;
   }
-  const message = await sendOrRecordFailure(identity, channel, () =>
+  const message = await sendOrRecordFailure(run, identity, channel, () =>
     sends.sendMessage.executeWithOptions({ ...sendProfile, summary: `send ${channel}: ${definition.id}/${step.id}` }, [
       { ...identity, channel, template, context: data },
     ]),

@@ -3,7 +3,6 @@ import { isCancellation, log, workflowInfo } from '@temporalio/workflow';
 import type { SendResult } from '../../activities';
 import type { Channel, MessageSummary } from '../../contract/channels';
 import { describeFailure } from '../../contract/failures';
-import { records } from '../activity-profiles';
 import type { JourneyRun } from './run';
 
 /** Who a message belongs to, as the message records need it. */
@@ -16,6 +15,7 @@ export interface MessageIdentity {
 
 /** Runs a send activity; a failure (retries exhausted, permanent) is recorded and becomes a failed message. */
 export async function sendOrRecordFailure(
+  run: JourneyRun,
   identity: MessageIdentity,
   channel: Channel,
   execute: () => Promise<SendResult>,
@@ -35,7 +35,7 @@ export async function sendOrRecordFailure(
   } catch (err) {
     if (isCancellation(err)) throw err; // a cancelled run ends as cancelled, not as a failed step
     const failure = describeFailure(step, err);
-    await records.recordMessageOutcome.executeWithOptions({ summary: `record ${channel} failure` }, [
+    await run.records.recordMessageOutcome.executeWithOptions({ summary: `record ${channel} failure` }, [
       { ...identity, channel, status: 'failed', errorType: failure.type, errorMessage: failure.message },
     ]);
     return { key, step, channel, status: 'failed', errorType: failure.type, at: new Date().toISOString() };
@@ -52,7 +52,7 @@ export async function recordSkip(
 ): Promise<void> {
   // With the run's workflow id and journey version, so that analytics by version count the skipped send.
   const { workflowId, firstExecutionRunId } = workflowInfo();
-  await records.recordMessageOutcome.executeWithOptions({ summary: `${label}: record skipped send` }, [
+  await run.records.recordMessageOutcome.executeWithOptions({ summary: `${label}: record skipped send` }, [
     {
       ...identity,
       workflowId,

@@ -59,4 +59,19 @@ export const patches = {
       'workflow itself can go, with its fixtures.',
     fixturesBefore: 'test/replay/histories/bill-reminder-v1-*.json',
   },
+  leanHistory: {
+    id: 'lean-history-v1',
+    guards:
+      'the consumer lookup, channel decisions, progress and message-outcome records and profile updates run as ' +
+      'local activities (one marker each, no activity events and no workflow task of their own; ' +
+      'activity-profiles.ts localLookupProfile, localRecordProfile); an exit step shows no step of its own in ' +
+      'the search attributes and the end sets step and status in one upsert (run.ts). Sends and webhooks stay ' +
+      'regular activities. A lean run checks omni-channel-v1 at its start too, before its first local activity ' +
+      '(run.ts constructor). Runs without the marker schedule those as regular activities and upsert each alone.',
+    added: 'a cheaper journey on the server (issue 11), December 2026',
+    removable:
+      'when no run started before the patch is open (the longest maxLifetime, 90 days by default, after the ' +
+      'deploy that added it). Then deprecatePatch, then drop the `lean` checks.',
+    fixturesBefore: 'test/replay/histories/journey-v1-*.json, journey-v2-*.json, journey-v3-*.json',
+  },
 } as const satisfies Record<string, PatchRecord>;

@@ -27,7 +27,7 @@ import {
   type RunData,
 } from '../../contract/journey-run';
 import { searchAttributes } from '../../contract/search-attributes';
-import { notes, records } from '../activity-profiles';
+import { localLookups, localRecords, notes, profiles, records } from '../activity-profiles';
 import { patches } from './patches';
 
 /** Event ids remembered for deduplication across continue-as-new. */
@@ -75,6 +75,11 @@ export class JourneyRun {
    * are noted in the history. Decided once, at the start of each execution.
    */
   readonly truthful: boolean;
+  /**
+   * Recorded with the lean-history patch: lookups, channel decisions and records run as local activities, fewer
+   * search-attribute upserts. Decided once, at the start of each execution.
+   */
+  readonly lean: boolean;
   private paused: boolean;
   private operatorPaused: boolean;
   /** Set by the skip-wait update; the current wait ends as if it elapsed. */
@@ -88,6 +93,11 @@ export class JourneyRun {
     const { definition, version } = input.journey;
     const carried = input.carried;
     this.truthful = patched(patches.operatorTruth.id);
+    this.lean = patched(patches.leanHistory.id);
+    // A lean run checks the patches it asks about later here, before its first local activity: replayed, a patch
+    // first checked after a local activity that outlasted its workflow task is not seen (its marker is in the next
+    // task's events), and the replay fails. Checked once, the answer is kept for the execution.
+    if (this.lean) patched(patches.omniChannel.id);
     this.definition = definition;
     this.version = version;
     this.consumerId = input.consumerId;
@@ -122,6 +132,16 @@ export class JourneyRun {
     this.recordedSteps = carried?.recordedSteps ?? 0;
     if (!carried) log.info('run started', { journeyId: definition.id, journeyVersion: version });
     this.showDetails();
+  }
+
+  /** The consumer lookup and channel decisions: local activities in lean runs. */
+  get lookups(): typeof profiles | typeof localLookups {
+    return this.lean ? localLookups : profiles;
+  }
+
+  /** Progress and message-outcome records and profile updates: local activities in lean runs. */
+  get records(): typeof records | typeof localRecords {
+    return this.lean ? localRecords : records;
   }
 
   /** True once the run is ending. */
@@ -232,7 +252,9 @@ export class JourneyRun {
     const previous = this.state.steps[this.state.steps.length - 1];
     if (previous && !previous.endedAt) previous.endedAt = now;
     this.state.steps.push({ id: step.id, startedAt: now });
-    this.showStep(step.id);
+    // An exit step ends the run in the same workflow task: a lean run shows `end` straight away.
+    if (this.lean && step.type === 'exit') this.state.currentStep = step.id;
+    else this.showStep(step.id);
     log.info('step entered', { step: step.id, type: step.type, visit: this.visits[step.id] });
     this.showDetails();
   }
@@ -304,8 +326,17 @@ export class JourneyRun {
     this.state.steps.push({ id: 'end', startedAt: now, endedAt: now, outcome });
     this.state.pendingWait = undefined;
     this.state.status = status;
-    this.showStep('end');
-    upsertSearchAttributes([{ key: searchAttributes.journeyStatus, value: status }]);
+    if (this.lean) {
+      // One upsert, one history event, for both.
+      this.state.currentStep = 'end';
+      upsertSearchAttributes([
+        { key: searchAttributes.journeyStep, value: 'end' },
+        { key: searchAttributes.journeyStatus, value: status },
+      ]);
+    } else {
+      this.showStep('end');
+      upsertSearchAttributes([{ key: searchAttributes.journeyStatus, value: status }]);
+    }
     log.info('run ended', { status, outcome });
     setCurrentDetails(`**Ended:** ${status} (${outcome})`);
     return this.state;
@@ -332,7 +363,7 @@ export class JourneyRun {
     }));
     const ended = this.state.status !== 'running';
     const end = ended ? this.state.steps[this.state.steps.length - 1] : undefined;
-    await records.recordJourneyProgress.executeWithOptions({ summary: 'record progress' }, [
+    await this.records.recordJourneyProgress.executeWithOptions({ summary: 'record progress' }, [
       {
         workflowId: workflowInfo().workflowId,
         runId: workflowInfo().firstExecutionRunId,

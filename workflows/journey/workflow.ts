@@ -27,7 +27,6 @@ import {
   skipWaitUpdate,
   stateQuery,
 } from '../../contract/journey-run';
-import { profiles } from '../activity-profiles';
 import { JourneyRun } from './run';
 import { runStep } from './steps';
 
@@ -116,7 +115,9 @@ async function interpret(run: JourneyRun, input: JourneyRunInput): Promise<Journ
 /** Reads the consumer's reachable channels and attributes into the run data; false when that failed. */
 async function lookUpConsumer(run: JourneyRun): Promise<boolean> {
   try {
-    const profile = await profiles.lookupConsumer.executeWithOptions({ summary: 'look up consumer' }, [run.consumerId]);
+    const profile = await run.lookups.lookupConsumer.executeWithOptions({ summary: 'look up consumer' }, [
+      run.consumerId,
+    ]);
     run.data.consumer = { id: run.consumerId, attributes: profile.attributes, channels: profile.channels };
     return true;
   } catch (err) {

@@ -45,10 +45,20 @@ const sms = (id: string, next?: string): Step => ({
 });
 const exit: Step = { id: 'done', type: 'exit' };
 
-/** The summaries of the local activity markers in a history: the notes a run made. */
+/**
+ * The summaries of the `noteRunChange` local activity markers in a history: the notes a run made (lean runs also
+ * look up, decide and record in local activities, with summaries of their own).
+ */
 function notesOf(history: temporal.api.history.v1.IHistory): string[] {
+  const isNote = (event: temporal.api.history.v1.IHistoryEvent) => {
+    const data = event.markerRecordedEventAttributes?.details?.data?.payloads?.[0];
+    return (
+      data !== undefined &&
+      defaultPayloadConverter.fromPayload<{ activity_type?: string }>(data).activity_type === 'noteRunChange'
+    );
+  };
   return (history.events ?? [])
-    .filter((event) => event.markerRecordedEventAttributes && event.userMetadata?.summary)
+    .filter((event) => isNote(event) && event.userMetadata?.summary)
     .map((event) => defaultPayloadConverter.fromPayload<string>(event.userMetadata!.summary!));
 }
 
@@ -70,6 +80,7 @@ describe('journeyWorkflow: what operators see', function () {
       );
       assert.ok(failure instanceof WorkflowFailedError && failure.cause instanceof CancelledFailure, String(failure));
       await recordFixture(handle, 'journey-v3-cancelled');
+      await recordFixture(handle, 'journey-v4-cancelled');
       return { state: await handle.query(stateQuery), description: await handle.describe() };
     });
     assert.equal(description.status.name, 'CANCELLED');

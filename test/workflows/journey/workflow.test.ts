@@ -91,6 +91,7 @@ describe('journeyWorkflow (the interpreter)', function () {
       const final = await handle.result();
       await recordFixture(handle, 'journey-v1-send-wait-exit');
       await recordFixture(handle, 'journey-v2-send-wait-exit');
+      await recordFixture(handle, 'journey-v4-send-wait-exit');
       return final;
     });
     assert.equal(result.status, 'completed');
@@ -356,6 +357,7 @@ describe('journeyWorkflow (the interpreter)', function () {
       const final = await handle.result();
       await recordFixture(handle, 'journey-v1-goal');
       await recordFixture(handle, 'journey-v2-goal');
+      await recordFixture(handle, 'journey-v4-goal');
       return final;
     });
     assert.equal(result.status, 'converted');

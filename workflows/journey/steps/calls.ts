@@ -2,13 +2,13 @@
 import { isCancellation } from '@temporalio/workflow';
 import { describeFailure } from '../../../contract/failures';
 import type { UpdateProfileStep, WebhookStep } from '../../../contract/journey-definition';
-import { records, webhooks } from '../../activity-profiles';
+import { webhooks } from '../../activity-profiles';
 import type { JourneyRun } from '../run';
 
 /** `update-profile`: merges the step's attributes into the consumer; later steps see the result. */
 export async function runUpdateProfile(run: JourneyRun, step: UpdateProfileStep): Promise<string | undefined> {
   const label = step.name ?? step.id;
-  const attributes = await records.updateConsumerAttributes.executeWithOptions(
+  const attributes = await run.records.updateConsumerAttributes.executeWithOptions(
     { summary: `${label}: update profile` },
     [run.consumerId, step.set],
   );

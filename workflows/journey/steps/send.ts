@@ -7,7 +7,7 @@ import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow'
 import { type Channel, channels as allChannels, type DropReason } from '../../../contract/channels';
 import { FailureType } from '../../../contract/failures';
 import type { SendStep } from '../../../contract/journey-definition';
-import { channelSends, decisions } from '../../activity-profiles';
+import { channelSends } from '../../activity-profiles';
 import { legacySend } from '../legacy-send';
 import { recordSkip, sendOrRecordFailure } from '../messages';
 import { patches } from '../patches';
@@ -47,7 +47,7 @@ async function sendOnDecidedChannel(run: JourneyRun, step: SendStep): Promise<vo
     const identity = { key, step: step.id, consumerId, journeyId: definition.id };
     let decision;
     for (;;) {
-      decision = await decisions.decideChannel.executeWithOptions(
+      decision = await run.lookups.decideChannel.executeWithOptions(
         { summary: `${label}: choose channel (attempt ${attempt})` },
         [
           {
@@ -106,7 +106,7 @@ async function sendOnDecidedChannel(run: JourneyRun, step: SendStep): Promise<vo
         FailureType.TemplateMissing,
       );
     }
-    const message = await sendOrRecordFailure(identity, channel, () =>
+    const message = await sendOrRecordFailure(run, identity, channel, () =>
       channelSends(channel).sendMessage.executeWithOptions(
         { summary: `send ${channel}: ${definition.id}/${step.id} (attempt ${attempt})` },
         [

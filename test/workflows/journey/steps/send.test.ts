@@ -127,6 +127,7 @@ describe('send steps with channel decisions', function () {
       assert.equal(twilio.messages.filter((m) => m.to === consumer.phone).length, 0, 'nothing sent inside quiet hours');
       const final = await handle.result();
       await recordFixture(handle, 'journey-v2-quiet-hours');
+      await recordFixture(handle, 'journey-v4-quiet-hours');
       return final;
     });
     const [deferred, chosen] = state.decisions ?? [];
@@ -217,6 +218,7 @@ describe('send steps with channel decisions', function () {
       });
       const final = await handle.result();
       await recordFixture(handle, 'journey-v2-fallback');
+      await recordFixture(handle, 'journey-v4-fallback');
       return final;
     });
     assert.deepEqual(
