@@ -26,6 +26,7 @@ import { consumersRoutes } from './routes/consumers';
 import { emailWebhooksRoutes } from './routes/email-webhooks';
 import { eventReceiptsRoutes } from './routes/event-receipts';
 import { eventsRoutes } from './routes/events';
+import { eventsBulkRoutes } from './routes/events-bulk';
 import { healthRoutes } from './routes/health';
 import { journeysRoutes } from './routes/journeys';
 import { metricsRoutes, requestMetrics } from './routes/metrics';
@@ -108,6 +109,8 @@ export function createApp(deps: AppDeps): Express {
 
   const v1 = express.Router();
   v1.use(authenticate(apiKeys, limits));
+  // Streamed NDJSON: before the JSON body parser, which would otherwise refuse it.
+  v1.use(eventsBulkRoutes({ db, log, router }));
   v1.use(express.json({ limit: bodyLimit, strict: false, type: ['application/json', 'application/*+json'] }));
   v1.use(requireJsonBody);
   v1.use(rejectUnsafeInput);

@@ -279,6 +279,11 @@ function unsafeAt(value: unknown, root: string[]): (UnsafeInput & { path: string
   return undefined;
 }
 
+/** The first unsafe place in a parsed JSON value (see {@link rejectUnsafeInput}): its path, and what is wrong. */
+export function findUnsafeInput(value: unknown): (UnsafeInput & { path: string }) | undefined {
+  return unsafeAt(value, []);
+}
+
 /**
  * 400 for input a route would accept and then fail to store or read, named by its place: a NUL character
  * (PostgreSQL text cannot hold one, so the value would fail every write for ever) or an unpaired surrogate

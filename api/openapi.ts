@@ -14,6 +14,7 @@ import { consumersPaths } from './routes/consumers';
 import { emailWebhooksPaths } from './routes/email-webhooks';
 import { eventReceiptsPaths } from './routes/event-receipts';
 import { eventsPaths } from './routes/events';
+import { eventsBulkPaths } from './routes/events-bulk';
 import { journeysPaths } from './routes/journeys';
 import { messageResendPaths } from './routes/message-resend';
 import { messagesPaths } from './routes/messages';
@@ -31,6 +32,7 @@ import { consumerBody, eventBatch, eventBody, withoutLooseFormats } from './sche
 /** Every route module's paths, in the order the document lists them. */
 const allPaths: OpenApiPaths[] = [
   eventsPaths,
+  eventsBulkPaths,
   eventReceiptsPaths,
   consumersPaths,
   preferencesPaths,
