@@ -152,6 +152,8 @@ describe('the API while PostgreSQL or Temporal is down (a running `npm start` st
       if (signal === 'SIGTERM') stack = await restartStack(stack, dataDir, ports, env);
       else {
         const servers = await serverPids(dataDir);
+        // Requests already in flight are cut by the kill: let those sent as 'up' finish first.
+        await sleep(300);
         killGroup(stack.pid, 'SIGKILL');
         await untilGone(stack.pid, servers, ports, 15_000);
         stack = await untilUp(startProcess(dataDir, ports, env));
