@@ -211,7 +211,7 @@ describe('journeys CLI', function () {
         for (const consumer of consumers) {
           const res = await fetch(`${env.JOURNEYS_API_URL}/v1/events`, {
             method: 'POST',
-            headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+            headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json', prefer: 'wait=10' },
             body: JSON.stringify(journeyEvent(consumer, 'cli.tested')),
           });
           assert.equal(res.status, 202, await res.text());
