@@ -74,15 +74,33 @@ export class ApiClient {
 
   /** Sends a request; the parsed JSON answer, or an {@link ApiError}. */
   async request<T>(method: string, pathAndQuery: string, body?: unknown): Promise<T> {
+    return this.send<T>(
+      method,
+      pathAndQuery,
+      body === undefined ? {} : { 'content-type': 'application/json' },
+      body === undefined ? undefined : JSON.stringify(body),
+    );
+  }
+
+  /** Streams `body` (never held whole) as `contentType`; the parsed JSON answer, or an {@link ApiError}. */
+  async upload<T>(pathAndQuery: string, body: ReadableStream<Uint8Array>, contentType: string): Promise<T> {
+    return this.send<T>('POST', pathAndQuery, { 'content-type': contentType }, body);
+  }
+
+  private async send<T>(
+    method: string,
+    pathAndQuery: string,
+    headers: Record<string, string>,
+    body: string | ReadableStream<Uint8Array> | undefined,
+  ): Promise<T> {
     let res: Response;
     try {
       res = await fetch(`${this.target.url}${pathAndQuery}`, {
         method,
-        headers: {
-          authorization: `Bearer ${this.target.key}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        headers: { authorization: `Bearer ${this.target.key}`, ...headers },
+        body,
+        // A stream is sent as it is read.
+        ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
       });
     } catch (err) {
       throw new ApiUnreachableError(this.target.url, err);

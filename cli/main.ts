@@ -3,7 +3,10 @@
  * `journeys`, the operator's command line (package.json `bin`): journeys and runs through the API, histories
  * straight from Temporal, replays against the current workflow code. docs/operations.md is its reference.
  */
+import { createReadStream } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import type { ReadableStream } from 'node:stream/web';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../runtime/config';
 import { historyToJson } from '../runtime/temporal-history';
@@ -27,6 +30,8 @@ JOURNEYS_API_KEY, else the first key of API_KEYS, else npm start's development k
   runs [filters]                  search runs: --journey <id> --status <status> --step <step>
                                   --consumer <id> --version <n> --page-size <n> --page-token <token>
                                   --all (every page) --json
+  import <file.ndjson|->           import events in bulk (one JSON event per line; - reads stdin),
+                                  streamed to POST /v1/events/bulk; bad lines by number
   state <workflowId> [--json]     one run's status and state
   cancel <workflowId>             cancel a run
 
@@ -39,7 +44,8 @@ PAYLOAD_ENCRYPTION_KEYS, else the development key in DATA_DIR):
                                   prints ok or the error per file (payloads kept encrypted are
                                   decoded with the same keys)
 
-Exit status: 0 done, 1 failed (an API error, an invalid journey, a replay that failed), 2 usage error.`;
+Exit status: 0 done, 1 failed (an API error, an invalid journey, a replay that failed, an import with bad
+lines), 2 usage error.`;
 
 /** Thrown for a command line that cannot be run; exits 2 with the usage. */
 class UsageError extends Error {}
@@ -100,6 +106,16 @@ interface RunSummary {
   status?: string;
   step?: string | null;
   startTime?: string;
+}
+
+/** The answer of `POST /v1/events/bulk`. */
+interface BulkAnswer {
+  lines: number;
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+  errors: { line: number; message: string; fields?: { path: string; message: string }[] }[];
+  errorsTruncated?: boolean;
 }
 
 interface RunsPage {
@@ -193,6 +209,26 @@ export async function run(argv: string[]): Promise<number> {
       }
       process.stderr.write(`${runs.length} runs${next && !all ? `; next page: --page-token ${next}` : ''}\n`);
       return 0;
+    }
+
+    case 'import': {
+      const file = one(parseArgs(args, []), 'the NDJSON file (or - for stdin)');
+      const input = file === '-' ? process.stdin : createReadStream(file);
+      const answer = await api().upload<BulkAnswer>(
+        '/v1/events/bulk',
+        Readable.toWeb(input) as ReadableStream<Uint8Array>,
+        'application/x-ndjson',
+      );
+      print(
+        `${file}: ${answer.lines} lines, ${answer.accepted} accepted, ${answer.duplicates} duplicates, ` +
+          `${answer.rejected} rejected`,
+      );
+      for (const error of answer.errors) {
+        const fields = (error.fields ?? []).map((f) => `${f.path}: ${f.message}`).join('; ');
+        process.stderr.write(`  line ${error.line}: ${fields || error.message}\n`);
+      }
+      if (answer.errorsTruncated) process.stderr.write(`  (only the first ${answer.errors.length} bad lines listed)\n`);
+      return answer.rejected > 0 ? 1 : 0;
     }
 
     case 'state': {

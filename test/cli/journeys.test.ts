@@ -180,6 +180,28 @@ describe('journeys CLI', function () {
     });
   });
 
+  describe('import', () => {
+    it('streams an NDJSON file to the bulk import, printing the counts and each bad line; exit 1 with bad lines', async () => {
+      const events = Array.from({ length: 3 }, () => ({
+        id: unique('imp'),
+        type: 'page.viewed',
+        consumerId: unique('c'),
+        occurredAt: '2026-12-03T10:00:00Z',
+      }));
+      const file = path.join(dir, 'events.ndjson');
+      await writeFile(file, `${events.map((e) => JSON.stringify(e)).join('\n')}\n{"id": 7}\n`);
+      const first = await journeys(env, 'import', file);
+      assert.equal(first.code, 1, first.stderr);
+      assert.equal(first.stdout.trim(), `${file}: 4 lines, 3 accepted, 0 duplicates, 1 rejected`);
+      assert.match(first.stderr, /^ {2}line 4: id: /m);
+      const good = path.join(dir, 'good.ndjson');
+      await writeFile(good, events.map((e) => JSON.stringify(e)).join('\n'));
+      const again = await journeys(env, 'import', good);
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(again.stdout.trim(), `${good}: 3 lines, 0 accepted, 3 duplicates, 0 rejected`);
+    });
+  });
+
   describe('runs, state, cancel and histories', () => {
     const journeyId = unique('jr');
     let consumers: string[] = [];
