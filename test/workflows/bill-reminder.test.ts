@@ -11,6 +11,8 @@ import {
   stateQuery,
 } from '../../contract/journey-run';
 import { searchAttributes } from '../../contract/search-attributes';
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { quietBundler } from '../../cli/history';
 import { listMessages } from '../../stores/messages';
 import { INVALID_NUMBER } from '../support/fake-twilio';
 import { unique } from '../support/resources';
@@ -105,6 +107,40 @@ describe('billReminderWorkflow', function () {
       visits.map((v: { step_id: string }) => v.step_id),
       ['lookup-consumer', 'send-email', 'wait-for-payment'],
     );
+  });
+
+  it('ends a run started by the previous deploy (no patch marker) as cancelled when cancelled after the deploy', async () => {
+    const consumer = await newConsumer();
+    // The run starts and waits under the workflow code of before the patch ...
+    const before = await bundleWorkflowCode({
+      workflowsPath: require.resolve('./before-truth'),
+      logger: quietBundler,
+    });
+    // No sticky cache: the run's next task goes to the normal queue, where the current code's worker takes it.
+    const previous = await Worker.create({
+      connection: h.env.nativeConnection,
+      taskQueue: h.taskQueue,
+      activities: h.activities,
+      workflowBundle: before,
+      maxCachedWorkflows: 0,
+    });
+    const handle = await previous.runUntil(async () => {
+      const started = await start(consumer.id, event(consumer.id, 'bill.issued'));
+      await waitForState(started, (s) => s.pendingWait?.step === 'wait-for-payment');
+      return started;
+    });
+    // ... and is cancelled once the current code runs it.
+    const { state, description } = await h.run(async () => {
+      await handle.cancel();
+      await assert.rejects(handle.result(), WorkflowFailedError);
+      return { state: await handle.query(stateQuery), description: await handle.describe() };
+    });
+    assert.equal(description.status.name, 'CANCELLED');
+    assert.equal(description.typedSearchAttributes.get(searchAttributes.journeyStatus), 'cancelled');
+    assert.equal(state.status, 'cancelled');
+    assert.equal(state.steps.at(-1)?.outcome, 'cancelled during wait-for-payment');
+    const row = await h.db('journey_runs').where({ workflow_id: description.workflowId }).first();
+    assert.equal(row?.status, 'cancelled');
   });
 
   it('takes the per-run controls: pause holds the SMS, skip-wait ends the wait, resume sends it', async () => {
