@@ -245,7 +245,14 @@ export const eventsBulkPaths: OpenApiPaths = {
       requestBody: {
         required: true,
         content: {
-          'application/x-ndjson': { schema: { type: 'string', description: 'One JSON event per line' } },
+          'application/x-ndjson': {
+            schema: {
+              type: 'array',
+              minItems: 1,
+              items: { $ref: '#/components/schemas/Event' },
+              description: 'The events, one JSON document per line (not a JSON array); an empty body is refused (400)',
+            },
+          },
         },
       },
       responses: {
