@@ -322,7 +322,17 @@ export class JourneyRun {
   finish(status: JourneyStatus, outcome: string): JourneyState {
     const now = new Date().toISOString();
     const previous = this.state.steps[this.state.steps.length - 1];
-    if (previous && !previous.endedAt) previous.endedAt = now;
+    if (previous && !previous.endedAt) {
+      previous.endedAt = now;
+      // A wait the end cut short (a cancellation) says how long it really waited, as an interrupted wait does.
+      // State only, no command: replay is unaffected.
+      const wait = this.state.pendingWait;
+      if (wait?.since && wait.step === previous.id && previous.outcome === undefined) {
+        previous.waitedMs = Date.parse(now) - Date.parse(wait.since);
+        previous.interruptedBy = status;
+        previous.outcome = `interrupted after ${describeElapsed(previous.waitedMs)} by ${status}`;
+      }
+    }
     this.state.steps.push({ id: 'end', startedAt: now, endedAt: now, outcome });
     this.state.pendingWait = undefined;
     this.state.status = status;

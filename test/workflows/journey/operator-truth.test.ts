@@ -89,12 +89,15 @@ describe('journeyWorkflow: what operators see', function () {
     assert.equal(state.status, 'cancelled');
     assert.equal(state.currentStep, 'end');
     assert.deepEqual(
-      state.steps.map((s) => [s.id, s.outcome]),
+      state.steps.map((s) => [s.id, s.interruptedBy]),
       [
-        ['long', undefined],
-        ['end', 'cancelled during long'],
+        ['long', 'cancelled'],
+        ['end', undefined],
       ],
     );
+    assert.match(state.steps[0]?.outcome ?? '', /^interrupted after .+ by cancelled$/);
+    assert.ok((state.steps[0]?.waitedMs ?? -1) >= 0);
+    assert.equal(state.steps[1]?.outcome, 'cancelled during long');
     const row = await h.db('journey_runs').where({ workflow_id: description.workflowId }).first();
     assert.equal(row?.status, 'cancelled');
     assert.equal(row?.outcome, 'cancelled during long');
