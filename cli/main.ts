@@ -98,6 +98,9 @@ async function readJson(file: string): Promise<unknown> {
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
 
+/** `1 run`, `2 runs`. */
+const counted = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
+
 interface RunSummary {
   workflowId: string;
   journeyId?: string | null;
@@ -154,7 +157,7 @@ export async function run(argv: string[]): Promise<number> {
         print(`${file}: valid`);
         return 0;
       }
-      process.stderr.write(`${file}: ${result.problems.length} problems\n`);
+      process.stderr.write(`${file}: ${counted(result.problems.length, 'problem')}\n`);
       for (const problem of result.problems) process.stderr.write(`  ${problem.path}: ${problem.message}\n`);
       return 1;
     }
@@ -207,7 +210,9 @@ export async function run(argv: string[]): Promise<number> {
         const journey = r.journeyId ? `${r.journeyId}@${r.journeyVersion ?? '?'}` : '-';
         print([r.workflowId, journey, r.journeyStatus ?? r.status ?? '-', r.step ?? '-', r.startTime ?? ''].join('\t'));
       }
-      process.stderr.write(`${runs.length} runs${next && !all ? `; next page: --page-token ${next}` : ''}\n`);
+      process.stderr.write(
+        `${counted(runs.length, 'run')}${next && !all ? `; next page: --page-token ${next}` : ''}\n`,
+      );
       return 0;
     }
 

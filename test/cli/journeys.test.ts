@@ -150,7 +150,7 @@ describe('journeys CLI', function () {
       );
       const invalid = await journeys(env, 'validate', bad);
       assert.equal(invalid.code, 1);
-      assert.match(invalid.stderr, /: 1 problems\n {2}steps\.0\.duration: must be a duration/);
+      assert.match(invalid.stderr, /: 1 problem\n {2}steps\.0\.duration: must be a duration/);
     });
 
     it('creates and publishes a journey, then replaces its draft and publishes the next version', async () => {
