@@ -40,6 +40,8 @@ export enum FailureType {
   FrequencyCapped = 'FrequencyCapped',
   /** No channel of the step is eligible, for mixed reasons (a skipped send). */
   NoEligibleChannel = 'NoEligibleChannel',
+  /** The run is in its journey's holdout group: it sends nothing (a skipped send). */
+  HeldOut = 'HeldOut',
   /** The run's version names a step that does not exist (a definition that escaped validation). */
   UnknownStep = 'UnknownStep',
   /** The channel decision chose a channel the step has no template for (a bug: the decision filters them). */

@@ -3,6 +3,7 @@
  * Types only plus pure helpers: imported by the workflow bundle, the API's validation and the tests.
  */
 import type { Channel } from './channels';
+import type { Holdout } from './holdout';
 
 /** A condition over the run's data, in a small documented form (never evaluated as code). */
 export type Condition =
@@ -174,6 +175,12 @@ export interface JourneyDefinition {
   exits: EventMatch[];
   /** Longest a run may live. @default '90 days' */
   maxLifetime?: string;
+  /**
+   * Holds out `percent` of the entrants (by journey and consumer id, the same across versions and re-entries): they
+   * enter and walk the journey, every send is skipped (`HeldOut`), and they still wait for the goal, so that
+   * analytics can compare their conversion with the treated entrants'. @default none held out
+   */
+  holdout?: Holdout;
   /** Id of the first step. */
   start: string;
   steps: Step[];

@@ -18,6 +18,8 @@ export interface StepRecord {
   waitedMs?: number;
   /** For a wait cut short: what ended it (`goal: order.placed`, `exit: ...`, `skipped by operator`, ...). */
   interruptedBy?: string;
+  /** For a random split: the path taken, 1 for the first. */
+  path?: number;
 }
 
 /** How a run ended, or that it is still going; `cancelled`: an operator cancelled it (runs since operator-truth-v1). */
@@ -41,6 +43,11 @@ export interface JourneyState {
   events: { id: string; type: string; receivedAt: string; duplicate?: boolean; duplicates?: number }[];
   /** Set while the run sleeps on a timer; `since` is when the wait began. */
   pendingWait?: { step: string; until: string; for: string; since?: string };
+  /**
+   * Runs of a journey with a holdout (since holdout-v1): true when the run is held out (it sends nothing and still
+   * waits for the goal), false when it is treated. Absent for journeys without a holdout.
+   */
+  heldOut?: boolean;
   /** Set while an operator paused this run (`POST /v1/runs/{workflowId}/pause`): it holds before its next send. */
   pausedByOperator?: boolean;
   failure?: { step: string; type: string; message: string };

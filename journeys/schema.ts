@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { channels } from '../contract/channels';
+import { MAX_HOLDOUT_PERCENT } from '../contract/holdout';
 import type {
   ComparisonOp,
   Condition,
@@ -246,6 +247,19 @@ export const journeyDefinitionSchema = z
     goals: z.array(eventMatchSchema),
     exits: z.array(eventMatchSchema),
     maxLifetime: duration.optional(),
+    holdout: z
+      .object({
+        percent: z
+          .number()
+          .min(0)
+          .max(MAX_HOLDOUT_PERCENT)
+          .refine((value) => Number.isInteger(Math.round(value * 100 * 1e6) / 1e6), 'may have two decimals at most'),
+      })
+      .strict()
+      .optional()
+      .meta({
+        description: 'Holds out `percent` of the entrants (0 to 50): they send nothing and still wait for the goal.',
+      }),
     start: identifier,
     steps: z.array(stepSchema).min(1),
   })

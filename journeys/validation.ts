@@ -404,6 +404,12 @@ const checkGoalsAndExits: Check = ({ goals, exits }) => {
   );
 };
 
+/** A holdout compares conversion: without a goal there is nothing to compare, and the held-out entrants only wait. */
+const checkHoldout: Check = ({ holdout, goals }) =>
+  holdout && holdout.percent > 0 && goals.length === 0
+    ? [{ path: 'holdout', message: 'needs at least one goal: a holdout measures conversion to the goals' }]
+    : [];
+
 const checks: Check[] = [
   checkStart,
   checkUniqueIds,
@@ -417,4 +423,5 @@ const checks: Check[] = [
   checkConditions,
   checkPaths,
   checkGoalsAndExits,
+  checkHoldout,
 ];

@@ -12,6 +12,7 @@ import * as webhookReceipts from './20261202_005_webhook_receipts';
 import * as eventOutcomes from './20261203_006_event_outcomes';
 import * as messageResends from './20261203_007_message_resends';
 import * as eventInbox from './20261203_008_event_inbox';
+import * as holdoutGroups from './20261204_009_holdout_groups';
 
 const migrations: Record<string, Knex.Migration> = {
   '20261122_001_init': init,
@@ -22,6 +23,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261203_006_event_outcomes': eventOutcomes,
   '20261203_007_message_resends': messageResends,
   '20261203_008_event_inbox': eventInbox,
+  '20261204_009_holdout_groups': holdoutGroups,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import type { Db } from '../runtime/db';
 import { channels as channelOrder } from '../contract/channels';
+import { compareConversion, type GroupConversion, groupConversion, type Lift } from '../contract/lift';
 
 /** Days covered when the caller gives no `from`. */
 export const DEFAULT_ANALYTICS_DAYS = 30;
@@ -91,6 +92,40 @@ export interface DailyAnalytics {
   cost: number;
 }
 
+/** Treated and held-out entrants of one slice (all, a version, an entry day), and the lift of the treated. */
+export interface HoldoutComparison {
+  /** Entrants not held out (they got the journey's messages) and how many converted, as they are now. */
+  treated: GroupConversion;
+  /** Entrants held out (sent nothing) and how many converted, as they are now. */
+  heldOut: GroupConversion;
+  /** The treated's conversion against the held-out's. */
+  lift: Lift;
+}
+
+/** The holdout comparison of the entrants in the range: overall, per version and per entry day. */
+export interface HoldoutAnalytics {
+  /** Every entrant of the answer's versions together. */
+  overall: HoldoutComparison;
+  /** Per version with entrants in the range, in order. */
+  versions: (HoldoutComparison & { version: number })[];
+  /** Per UTC day of the range, entrants by the day they entered (a cohort), days without entrants included. */
+  daily: (HoldoutComparison & { date: string })[];
+}
+
+/** One path of a random split: the treated runs whose first visit of the split took it. */
+export interface SplitPathAnalytics extends GroupConversion {
+  /** 1 for the first path of the step. */
+  path: number;
+  /** This path's conversion against the first path's; null for the first path. */
+  lift: Lift | null;
+}
+
+/** One random-split step: conversion per path, each path against the first. */
+export interface SplitAnalytics {
+  stepId: string;
+  paths: SplitPathAnalytics[];
+}
+
 /** The answer of {@link journeyAnalytics}. */
 export interface JourneyAnalytics {
   journeyId: string;
@@ -115,6 +150,10 @@ export interface JourneyAnalytics {
   channels: ChannelAnalytics[];
   /** Every UTC day the range touches, days without activity included (figures limited to the range). */
   daily: DailyAnalytics[];
+  /** Conversion of treated and held-out entrants (journeys with a holdout), lift and its 95 % interval. */
+  holdout: HoldoutAnalytics;
+  /** Per random-split step, conversion per path of the treated entrants (held-out ones left out), lift vs path 1. */
+  splits: SplitAnalytics[];
 }
 
 /** What to aggregate. */
@@ -146,12 +185,15 @@ export async function journeyAnalytics(db: Db, query: AnalyticsQuery): Promise<J
   const bindings: Bindings = { journeyId: query.journeyId, version: query.version ?? null, ...range };
   // Named bindings only: the optional filter is a fixed fragment, never caller text.
   const runVersion = query.version === undefined ? '' : 'and journey_version = :version';
-  const { runs, steps, channels, daily } = await db.transaction(
+  const joinedVersion = query.version === undefined ? '' : 'and r.journey_version = :version';
+  const { runs, steps, channels, daily, holdout, splits } = await db.transaction(
     async (tx) => ({
       runs: await runFigures(tx, bindings, runVersion),
-      steps: await stepFigures(tx, bindings, query.version === undefined ? '' : 'and r.journey_version = :version'),
+      steps: await stepFigures(tx, bindings, joinedVersion),
       channels: await channelFigures(tx, bindings, runVersion),
       daily: await dailyFigures(tx, bindings, runVersion),
+      holdout: await holdoutFigures(tx, bindings, runVersion),
+      splits: await splitFigures(tx, bindings, joinedVersion),
     }),
     { isolationLevel: 'repeatable read', readOnly: true },
   );
@@ -166,6 +208,8 @@ export async function journeyAnalytics(db: Db, query: AnalyticsQuery): Promise<J
     steps,
     channels,
     daily,
+    holdout,
+    splits,
   };
 }
 
@@ -267,4 +311,99 @@ async function dailyFigures(db: Db, bindings: Bindings, versionFilter: string): 
     { ...bindings, firstDay: days.first, lastDay: days.last },
   );
   return result.map((row) => ({ ...row, cost: Number(row.cost) }));
+}
+
+/** Counts of one group, summed over slices. */
+type Counts = { entered: number; converted: number };
+type HoldoutCounts = { treated: Counts; heldOut: Counts };
+
+const emptyCounts = (): HoldoutCounts => ({
+  treated: { entered: 0, converted: 0 },
+  heldOut: { entered: 0, converted: 0 },
+});
+
+function compareGroups({ treated, heldOut }: HoldoutCounts): HoldoutComparison {
+  const t = groupConversion(treated.entered, treated.converted);
+  const h = groupConversion(heldOut.entered, heldOut.converted);
+  return { treated: t, heldOut: h, lift: compareConversion(t, h, { group: 'treated', baseline: 'held out' }) };
+}
+
+/** The days of a range, `YYYY-MM-DD` UTC: the last is the one holding the last instant before `to`. */
+function rangeDays({ from, to }: Bindings): string[] {
+  const days: string[] = [];
+  const last = utcDay(new Date(to.getTime() - 1));
+  for (let at = Date.parse(utcDay(from)); ; at += DAY_MS) {
+    const day = utcDay(new Date(at));
+    days.push(day);
+    if (day >= last) return days;
+  }
+}
+
+async function holdoutFigures(db: Db, bindings: Bindings, versionFilter: string): Promise<HoldoutAnalytics> {
+  const result = await rows<{ version: number; date: string; heldOut: boolean; entered: number; converted: number }>(
+    db,
+    `select journey_version as version,
+            to_char(cast(timezone('UTC', entered_at) as date), 'YYYY-MM-DD') as date,
+            held_out as "heldOut",
+            count(*)::int as entered,
+            (count(*) filter (where status = 'converted'))::int as converted
+       from journey_runs
+      where journey_id = :journeyId and entered_at >= :from and entered_at < :to ${versionFilter}
+      group by 1, 2, 3`,
+    bindings,
+  );
+  const overall = emptyCounts();
+  const versions = new Map<number, HoldoutCounts>();
+  const days = new Map(rangeDays(bindings).map((day) => [day, emptyCounts()]));
+  for (const row of result) {
+    const group = row.heldOut ? 'heldOut' : 'treated';
+    if (!versions.has(row.version)) versions.set(row.version, emptyCounts());
+    for (const counts of [overall, versions.get(row.version), days.get(row.date)]) {
+      if (!counts) continue;
+      counts[group].entered += row.entered;
+      counts[group].converted += row.converted;
+    }
+  }
+  return {
+    overall: compareGroups(overall),
+    versions: [...versions.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([version, counts]) => ({ version, ...compareGroups(counts) })),
+    daily: [...days.entries()].map(([date, counts]) => ({ date, ...compareGroups(counts) })),
+  };
+}
+
+async function splitFigures(db: Db, bindings: Bindings, versionFilter: string): Promise<SplitAnalytics[]> {
+  // A run's first visit of the split decides its path (a loop may visit it again); held-out runs are left out.
+  const result = await rows<{ stepId: string; path: number; entered: number; converted: number }>(
+    db,
+    `select v.step_id as "stepId",
+            v.path::int as path,
+            count(*)::int as entered,
+            (count(*) filter (where r.status = 'converted'))::int as converted
+       from journey_step_visits v
+       join journey_runs r on r.workflow_id = v.workflow_id and r.run_id = v.run_id
+      where r.journey_id = :journeyId and r.entered_at >= :from and r.entered_at < :to ${versionFilter}
+            and not r.held_out and v.visit = 1 and v.path is not null
+      group by 1, 2
+      order by 1, 2`,
+    bindings,
+  );
+  const splits = new Map<string, { path: number; group: GroupConversion }[]>();
+  for (const row of result) {
+    const paths = splits.get(row.stepId) ?? [];
+    paths.push({ path: row.path, group: groupConversion(row.entered, row.converted) });
+    splits.set(row.stepId, paths);
+  }
+  return [...splits.entries()].map(([stepId, paths]) => {
+    const first = paths.find((p) => p.path === 1)?.group ?? groupConversion(0, 0);
+    return {
+      stepId,
+      paths: paths.map(({ path, group }) => ({
+        path,
+        ...group,
+        lift: path === 1 ? null : compareConversion(group, first, { group: `path ${path}`, baseline: 'path 1' }),
+      })),
+    };
+  });
 }

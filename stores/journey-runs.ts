@@ -8,6 +8,8 @@ export interface StepVisit {
   visit: number;
   /** ISO-8601 time the run entered the step. */
   enteredAt: string;
+  /** For a random-split step: the path taken, 1 for the first. */
+  path?: number;
 }
 
 /** What a run reports about itself: its identity, where it is, and the steps entered since the last report. */
@@ -20,6 +22,8 @@ export interface RunProgress {
   /** ISO-8601 time the run entered the journey. */
   enteredAt: string;
   status: JourneyStatus;
+  /** In its journey's holdout group (sends nothing); fixed by the run's first report. @default false */
+  heldOut?: boolean;
   /** How the run ended (e.g. the goal event or exit step), for ended runs. */
   outcome?: string;
   /** ISO-8601 time the run ended; ignored while `running`. @default the database's now() for an ended run */
@@ -60,6 +64,7 @@ export async function recordRunProgress(db: Db, progress: RunProgress): Promise<
         journey_version: progress.journeyVersion,
         consumer_id: progress.consumerId,
         status: progress.status,
+        held_out: progress.heldOut ?? false,
         outcome: ended ? (progress.outcome ?? null) : null,
         entered_at: progress.enteredAt,
         ended_at: ended ? (progress.endedAt ?? tx.fn.now()) : null,
@@ -81,6 +86,7 @@ export async function recordRunProgress(db: Db, progress: RunProgress): Promise<
           step_id: step.stepId,
           visit: step.visit,
           entered_at: step.enteredAt,
+          path: step.path ?? null,
         })),
       )
       .onConflict(['workflow_id', 'run_id', 'step_id', 'visit'])

@@ -95,6 +95,45 @@ const errorResponse = (description: string) => ({
   content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
 });
 
+const proportion = (description: string) => ({ type: ['number', 'null'], description });
+const group = (description: string) => ({
+  ...object({
+    entered: count('Entrants of the group'),
+    converted: count('Entrants of the group that converted (a goal event), as they are now'),
+    conversionRate: rate('converted / entered; null when none entered'),
+  }),
+  description,
+});
+const lift = (description: string) => ({
+  ...object({
+    absoluteLift: proportion('Conversion rate minus the baseline rate; null when either group has no entrants'),
+    relativeLift: proportion('absoluteLift / baseline rate; null when either group is empty or the baseline rate is 0'),
+    confidenceInterval: {
+      oneOf: [object({ lower: { type: 'number' }, upper: { type: 'number' } }), { type: 'null' }],
+      description:
+        '95 % confidence interval of absoluteLift (two proportions, normal approximation, unpooled standard error); ' +
+        'null when `sufficient` is false',
+    },
+    sufficient: {
+      type: 'boolean',
+      description: 'Both groups have at least 30 entrants and at least 5 conversions and 5 non-conversions',
+    },
+    insufficient: {
+      type: ['string', 'null'],
+      description: 'Why the samples are too small for an interval; null when sufficient',
+      examples: ['held out: 12 entrants, fewer than 30'],
+    },
+  }),
+  description,
+});
+const holdoutComparison = (extra: Record<string, unknown> = {}) =>
+  object({
+    ...extra,
+    treated: group('Entrants not held out: they were sent the journey'),
+    heldOut: group('Entrants held out: sent nothing, still waited for the goal'),
+    lift: lift('The treated against the held out'),
+  });
+
 const analyticsSchema = object({
   journeyId: { type: 'string' },
   version: { type: ['integer', 'null'], description: 'The version the figures are limited to; null for all' },
@@ -141,6 +180,43 @@ const analyticsSchema = object({
       delivered: count('Messages created that day and delivered'),
       failed: count('Messages created that day that failed, bounced or were opted out'),
       cost: money('Cost of the messages created that day'),
+    }),
+  },
+  holdout: {
+    ...object({
+      overall: holdoutComparison(),
+      versions: {
+        type: 'array',
+        description: 'Per version with entrants in the range, in order',
+        items: holdoutComparison({ version: { type: 'integer', minimum: 1 } }),
+      },
+      daily: {
+        type: 'array',
+        description: 'Per UTC day of the range, entrants by the day they entered, days without entrants included',
+        items: holdoutComparison({ date: { type: 'string', format: 'date' } }),
+      },
+    }),
+    description:
+      "Conversion of treated and held-out entrants of the range (a journey's `holdout`), the lift of the treated " +
+      'and its 95 % confidence interval',
+  },
+  splits: {
+    type: 'array',
+    description:
+      'Per random-split step, the treated entrants by the path their first visit took (held-out ones left out), ' +
+      'each path against the first',
+    items: object({
+      stepId: { type: 'string' },
+      paths: {
+        type: 'array',
+        items: object({
+          path: { type: 'integer', minimum: 1, description: '1 for the first path of the step' },
+          entered: count('Runs whose first visit of the split took this path'),
+          converted: count('Of those, runs that converted'),
+          conversionRate: rate('converted / entered'),
+          lift: { oneOf: [lift('This path against path 1'), { type: 'null' }], description: 'null for path 1' },
+        }),
+      },
     }),
   },
 });

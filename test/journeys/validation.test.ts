@@ -684,6 +684,25 @@ describe('validateJourney', () => {
       assertProblemsAt(definition, ['exits.0.event']);
     });
 
+    it('accepts a holdout of 0 to 50 % with two decimals at most, and needs a goal for it', () => {
+      for (const percent of [0, 0.01, 10, 33.33, 50]) {
+        const definition = abandonedCart();
+        definition.holdout = { percent };
+        assert.equal(validateJourney(definition).ok, true, `${percent} %`);
+      }
+      for (const percent of [-1, 50.01, 0.001, 12.345]) {
+        const definition: any = abandonedCart();
+        definition.holdout = { percent };
+        assertProblemsAt(definition, ['holdout.percent']);
+      }
+      const unknown: any = abandonedCart();
+      unknown.holdout = { percent: 10, seed: 3 };
+      assertProblemsAt(unknown, ['holdout.seed']);
+      const noGoal = billReminder();
+      noGoal.holdout = { percent: 10 };
+      assertProblemsAt(noGoal, ['holdout']);
+    });
+
     it('reports every problem, not just the first', () => {
       const definition: any = abandonedCart();
       definition.start = 'nope';
@@ -880,6 +899,7 @@ describe('journeyDefinitionJsonSchema', () => {
       'channels',
       'exits',
       'goals',
+      'holdout',
       'id',
       'maxLifetime',
       'name',

@@ -73,6 +73,12 @@ describe('replay of recorded histories', function () {
     }
   });
 
+  it('has fixtures of the holdout-v1 shapes: a held-out run and a treated run of a journey with a holdout', () => {
+    for (const name of ['journey-holdout-held-out', 'journey-holdout-treated']) {
+      assert.ok(fixtures.includes(`${name}.json`), `missing ${name}.json`);
+    }
+  });
+
   for (const file of fixtures) {
     it(`replays ${file} against the current workflow code`, async () => {
       await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, load(file), file);

@@ -74,4 +74,20 @@ export const patches = {
       'deploy that added it). Then deprecatePatch, then drop the `lean` checks.',
     fixturesBefore: 'test/replay/histories/journey-v1-*.json, journey-v2-*.json, journey-v3-*.json',
   },
+  holdout: {
+    id: 'holdout-v1',
+    guards:
+      'runs of a journey with a `holdout` (contract/holdout.ts): at its start the run is assigned to the held-out or ' +
+      'the treated group by its journey and consumer id; a held-out run records every send as skipped (`HeldOut`) ' +
+      'without a channel decision or a send activity, walks the journey and waits for the goal like a treated one; ' +
+      'the group is in the state (`heldOut`) and the run record (journey_runs.held_out). Checked in the run.ts ' +
+      'constructor, before the first command, and only by runs of a journey with a holdout: other runs carry no ' +
+      'marker, and a run that continues as new keeps the group it carries.',
+    added: 'holdout groups (issue 12), December 2026',
+    removable:
+      'when no run started before the patch is open (the longest maxLifetime, 90 days by default, after the deploy ' +
+      'that added it); runs recorded before it never had a holdout, so they never reach the check. Then ' +
+      'deprecatePatch, then drop the check.',
+    fixturesBefore: 'every fixture but journey-holdout-*.json (journeys without a holdout: they never ask)',
+  },
 } as const satisfies Record<string, PatchRecord>;

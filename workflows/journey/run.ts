@@ -26,6 +26,7 @@ import {
   type RunControlAnswer,
   type RunData,
 } from '../../contract/journey-run';
+import { isHeldOut } from '../../contract/holdout';
 import { searchAttributes } from '../../contract/search-attributes';
 import { localLookups, localRecords, notes, profiles, records } from '../activity-profiles';
 import { patches } from './patches';
@@ -80,6 +81,11 @@ export class JourneyRun {
    * search-attribute upserts. Decided once, at the start of each execution.
    */
   readonly lean: boolean;
+  /**
+   * In its journey's holdout group (patch holdout-v1): sends nothing, still walks the journey and waits for the goal.
+   * Decided at the run's start by journey and consumer id; a run that continues as new keeps the group it carries.
+   */
+  readonly heldOut: boolean;
   private paused: boolean;
   private operatorPaused: boolean;
   /** Set by the skip-wait update; the current wait ends as if it elapsed. */
@@ -98,6 +104,11 @@ export class JourneyRun {
     // first checked after a local activity that outlasted its workflow task is not seen (its marker is in the next
     // task's events), and the replay fails. Checked once, the answer is kept for the execution.
     if (this.lean) patched(patches.omniChannel.id);
+    // Only runs of a journey with a holdout ask, at their start: every other history stays as it was.
+    const holdout = definition.holdout !== undefined && definition.holdout.percent > 0;
+    this.heldOut = carried
+      ? carried.state.heldOut === true
+      : holdout && patched(patches.holdout.id) && isHeldOut(definition.holdout, definition.id, input.consumerId);
     this.definition = definition;
     this.version = version;
     this.consumerId = input.consumerId;
@@ -111,6 +122,7 @@ export class JourneyRun {
       steps: [],
       messages: [],
       events: [],
+      ...(holdout ? { heldOut: this.heldOut } : {}),
     };
     this.data = carried?.data ?? {
       consumer: { id: input.consumerId, attributes: {}, channels: [] },
@@ -130,7 +142,7 @@ export class JourneyRun {
     this.paused = carried?.paused ?? false;
     this.operatorPaused = carried?.operatorPaused ?? false;
     this.recordedSteps = carried?.recordedSteps ?? 0;
-    if (!carried) log.info('run started', { journeyId: definition.id, journeyVersion: version });
+    if (!carried) log.info('run started', { journeyId: definition.id, journeyVersion: version, heldOut: this.heldOut });
     this.showDetails();
   }
 
@@ -370,6 +382,7 @@ export class JourneyRun {
       stepId: step.id,
       visit: (count[step.id] = (count[step.id] ?? 0) + 1),
       enteredAt: step.startedAt,
+      ...(step.path !== undefined ? { path: step.path } : {}),
     }));
     const ended = this.state.status !== 'running';
     const end = ended ? this.state.steps[this.state.steps.length - 1] : undefined;
@@ -382,6 +395,7 @@ export class JourneyRun {
         consumerId: this.consumerId,
         enteredAt: this.startedAt,
         status: this.state.status,
+        ...(this.heldOut ? { heldOut: true } : {}),
         outcome: end?.outcome,
         endedAt: end?.endedAt,
         steps: entered.slice(this.recordedSteps).filter((step) => step.stepId !== 'end'),
@@ -417,6 +431,7 @@ export class JourneyRun {
     );
     const wait = this.state.pendingWait;
     if (wait) lines.push(`**Waiting:** ${wait.for}, until ${wait.until}`);
+    if (this.heldOut) lines.push('**Held out:** in the holdout group, sends nothing and waits for the goal');
     if (holding) lines.push(`**Holding:** ${holding}`);
     else if (this.operatorPaused) lines.push('**Paused** by an operator: holds before its next send');
     else if (this.paused) lines.push('**Paused** with its journey: holds before its next send');

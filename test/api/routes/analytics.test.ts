@@ -21,7 +21,33 @@ describe('journey analytics routes', () => {
     it('counts runs, steps, channels and every day of the range, all versions', async () => {
       const res = await get('?from=2026-11-01&to=2026-11-04');
       assert.equal(res.status, 200, JSON.stringify(res.body));
-      assert.deepEqual(res.body, {
+      const { holdout, splits, ...body } = res.body;
+      // No holdout and no random split in this journey: every entrant is treated, nothing to compare.
+      assert.deepEqual(splits, []);
+      assert.deepEqual(
+        holdout.versions.map((v: { version: number; treated: unknown; heldOut: unknown }) => [v.version, v.treated, v.heldOut]), // prettier-ignore
+        [
+          [1, { entered: 2, converted: 1, conversionRate: 0.5 }, { entered: 0, converted: 0, conversionRate: null }],
+          [2, { entered: 3, converted: 1, conversionRate: 1 / 3 }, { entered: 0, converted: 0, conversionRate: null }],
+        ],
+      );
+      assert.deepEqual(holdout.overall.lift, {
+        absoluteLift: null,
+        relativeLift: null,
+        confidenceInterval: null,
+        sufficient: false,
+        insufficient: 'treated: 5 entrants, fewer than 30; held out: 0 entrants, fewer than 30',
+      });
+      assert.deepEqual(
+        holdout.daily.map((d: { date: string; treated: { entered: number } }) => [d.date, d.treated.entered]),
+        [
+          ['2026-11-01', 2],
+          ['2026-11-02', 1],
+          ['2026-11-03', 0],
+          ['2026-11-04', 2],
+        ],
+      );
+      assert.deepEqual(body, {
         journeyId: JOURNEY,
         version: null,
         from: '2026-11-01T00:00:00.000Z',
@@ -61,7 +87,12 @@ describe('journey analytics routes', () => {
     it('limits every figure to one version', async () => {
       const res = await get('?version=2&from=2026-11-01&to=2026-11-04');
       assert.equal(res.status, 200, JSON.stringify(res.body));
-      const { steps, channels, daily, conversionRate, ...totals } = res.body;
+      const { steps, channels, daily, conversionRate, holdout, splits, ...totals } = res.body;
+      assert.deepEqual(
+        holdout.versions.map((v: { version: number }) => v.version),
+        [2],
+      );
+      assert.deepEqual(splits, []);
       assert.deepEqual(totals, {
         journeyId: JOURNEY,
         version: 2,
@@ -96,7 +127,12 @@ describe('journey analytics routes', () => {
     it('limits every figure to a range given as date-times (the end excluded)', async () => {
       const res = await get('?from=2026-11-02T00:00:00Z&to=2026-11-03T00:00:00Z');
       assert.equal(res.status, 200, JSON.stringify(res.body));
-      assert.deepEqual(res.body, {
+      const { holdout, splits: _splits, ...body } = res.body;
+      assert.deepEqual(
+        holdout.daily.map((d: { date: string }) => d.date),
+        ['2026-11-02'],
+      );
+      assert.deepEqual(body, {
         journeyId: JOURNEY,
         version: null,
         from: '2026-11-02T00:00:00.000Z',

@@ -27,6 +27,9 @@ export async function runRandomSplit(run: JourneyRun, step: RandomSplitStep): Pr
   const next = step.paths[chosen]?.next;
   await run.note(`${step.name ?? step.id}: ${outcome} → ${next ?? 'end'}`);
   run.leave(outcome);
+  // Kept with the step's visit in the run records: analytics compare conversion per path.
+  const record = run.state.steps[run.state.steps.length - 1];
+  if (record) record.path = chosen + 1;
   return next;
 }
 

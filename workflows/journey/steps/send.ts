@@ -30,9 +30,29 @@ export function skipReason(reasons: DropReason[]): FailureType {
 export async function runSend(run: JourneyRun, step: SendStep): Promise<string | undefined> {
   await run.holdWhilePaused(step);
   if (run.ended) return undefined;
-  if (patched(patches.omniChannel.id)) await sendOnDecidedChannel(run, step);
+  if (run.heldOut) await withhold(run, step);
+  else if (patched(patches.omniChannel.id)) await sendOnDecidedChannel(run, step);
   else await legacySend(run, step);
   return step.next;
+}
+
+/**
+ * A held-out run's send (patch holdout-v1): recorded as skipped with reason `HeldOut`, on the first channel the step
+ * could use, without a channel decision (which would reserve a frequency cap) or a send activity.
+ */
+async function withhold(run: JourneyRun, step: SendStep): Promise<void> {
+  const order = step.channels === 'auto' ? (run.definition.channels?.default ?? allChannels) : step.channels;
+  const channel =
+    order.find((c) => step.templates[c] !== undefined) ??
+    allChannels.find((c) => step.templates[c] !== undefined) ??
+    'email';
+  const identity = {
+    key: `${run.messageKeyBase(step)}/1`,
+    step: step.id,
+    consumerId: run.consumerId,
+    journeyId: run.definition.id,
+  };
+  await recordSkip(run, identity, channel, FailureType.HeldOut, step.name ?? step.id);
 }
 
 async function sendOnDecidedChannel(run: JourneyRun, step: SendStep): Promise<void> {
