@@ -168,6 +168,47 @@ describe('journeyWorkflow: holdout groups', function () {
     assert.ok(!patchIds(events).includes(patches.holdout.id), patchIds(events).join(', '));
   });
 
+  it('records the path a random split took with its visit, for the per-path comparison', async () => {
+    const definition: JourneyDefinition = {
+      ...journey(),
+      start: 'split',
+      steps: [
+        {
+          id: 'split',
+          type: 'random-split',
+          paths: [
+            { weight: 1, next: 'a' },
+            { weight: 1, next: 'b' },
+          ],
+        },
+        { id: 'a', type: 'wait', duration: '1 day', next: 'done' },
+        { id: 'b', type: 'wait', duration: '2 days', next: 'done' },
+        { id: 'done', type: 'exit' },
+      ],
+    };
+    const consumer = await h.newConsumer();
+    const result = await h.run(async () =>
+      (await h.startJourney(definition, consumer.id, journeyEvent(consumer.id, 'cart.abandoned'))).result(),
+    );
+    const [split, next] = result.steps;
+    assert.ok(split?.path === 1 || split?.path === 2, JSON.stringify(split));
+    assert.equal(next?.id, split.path === 1 ? 'a' : 'b');
+    assert.match(split.outcome ?? '', new RegExp(`^path ${split.path} \\(draw`));
+    const visits = await h
+      .db('journey_step_visits')
+      .where({ journey_id: definition.id })
+      .orderBy('entered_at')
+      .select<{ step_id: string; path: number | null }[]>('step_id', 'path');
+    assert.deepEqual(
+      visits.map((v) => [v.step_id, v.path]),
+      [
+        ['split', split.path],
+        [next.id, null],
+        ['done', null],
+      ],
+    );
+  });
+
   it('puts a consumer in the same group on re-entry, and analytics count both groups', async () => {
     const definition = journey(50);
     const held = await consumerIn(definition, true);
