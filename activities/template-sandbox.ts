@@ -40,11 +40,27 @@ interface Job {
 
 interface Slot {
   worker: Worker;
+  /** The thread has loaded its engines: renders start, and their deadline runs, only then. */
+  ready: boolean;
   job?: Job;
   timer?: NodeJS.Timeout;
 }
 
-type Answer = { out: Record<string, string> } | { error: string };
+type Answer = { ready: true } | { out: Record<string, string> } | { error: string };
+
+/** How long a new thread may take to load its engines (seconds under load) before it counts as failed to start. */
+const STARTUP_MS = 60_000;
+
+/**
+ * Thrown to the renders waiting when no rendering thread can start: a fault of the process, not of the template, so
+ * the activity retries it (a {@link TemplateRenderError} is final).
+ */
+export class TemplateSandboxUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TemplateSandboxUnavailableError';
+  }
+}
 
 // The thread's code: the service's Liquid engines (activities/liquid.ts; through ts-node when the service
 // runs from its TypeScript sources), one render at a time.
@@ -54,6 +70,7 @@ if (workerData.engineModule.endsWith('.ts')) require('ts-node').register({ trans
 const { createLiquid } = require(workerData.engineModule);
 const text = createLiquid();
 const html = createLiquid({ html: true });
+parentPort.postMessage({ ready: true });
 parentPort.on('message', ({ sources, context }) => {
   try {
     const out = {};
@@ -101,9 +118,13 @@ export class TemplateSandbox {
 
   private dispatch(): void {
     while (this.queue.length > 0) {
-      let slot = this.slots.find((candidate) => !candidate.job);
-      if (!slot && this.slots.length < this.threads) slot = this.spawn();
-      if (!slot) return;
+      const slot = this.slots.find((candidate) => candidate.ready && !candidate.job);
+      if (!slot) {
+        // A new thread takes the queue once it has loaded (its start-up is not counted in a render's deadline).
+        const starting = this.slots.some((candidate) => !candidate.ready);
+        if (!starting && this.slots.length < this.threads) this.spawn();
+        return;
+      }
       const job = this.queue.shift() as Job;
       slot.job = job;
       slot.worker.ref();
@@ -126,8 +147,18 @@ export class TemplateSandbox {
       stderr: true,
     });
     worker.unref();
-    const slot: Slot = { worker };
+    const slot: Slot = { worker, ready: false };
+    const startup = setTimeout(() => {
+      void this.failedToStart(slot, `it did not start within ${STARTUP_MS} ms`);
+    }, STARTUP_MS);
+    startup.unref();
     worker.on('message', (answer: Answer) => {
+      if ('ready' in answer) {
+        clearTimeout(startup);
+        slot.ready = true;
+        this.dispatch();
+        return;
+      }
       const job = this.finish(slot);
       if (!job) return;
       if ('out' in answer) job.resolve(answer.out);
@@ -136,10 +167,14 @@ export class TemplateSandbox {
     });
     // Out of heap (ERR_WORKER_OUT_OF_MEMORY) or any other death of the thread: its render failed.
     worker.on('error', (err) => {
-      void this.retire(slot, `rendering failed: ${err.message}`);
+      clearTimeout(startup);
+      if (slot.ready) void this.retire(slot, `rendering failed: ${err.message}`);
+      else void this.failedToStart(slot, err.message);
     });
     worker.on('exit', () => {
-      void this.retire(slot, 'the rendering thread stopped');
+      clearTimeout(startup);
+      if (slot.ready) void this.retire(slot, 'the rendering thread stopped');
+      else void this.failedToStart(slot, 'it stopped while loading');
     });
     this.slots.push(slot);
     return slot;
@@ -152,6 +187,16 @@ export class TemplateSandbox {
     slot.job = undefined;
     slot.worker.unref();
     return job;
+  }
+
+  /** A thread that could not load: the renders waiting fail retryably (nothing renders here now), the slot goes. */
+  private async failedToStart(slot: Slot, reason: string): Promise<void> {
+    const index = this.slots.indexOf(slot);
+    if (index < 0) return;
+    this.slots.splice(index, 1);
+    for (const job of this.queue.splice(0))
+      job.reject(new TemplateSandboxUnavailableError(`no rendering thread could start: ${reason}`));
+    await slot.worker.terminate().catch(() => undefined);
   }
 
   /** Fails the slot's render with `reason`, stops its thread and lets a new one take the queue. */

@@ -54,6 +54,18 @@ describe('TemplateSandbox', function () {
     }
   });
 
+  it("does not count a new thread's start-up in a render's deadline (a busy machine failed sends with it)", async () => {
+    // Loading the engines in a thread (ts-node, liquidjs) takes far longer than 50 ms; the render itself does not.
+    const strict = new TemplateSandbox({ threads: 1, deadlineMs: 50 });
+    try {
+      const started = Date.now();
+      assert.deepEqual(await strict.render({ text: { source: 'hi {{ n }}' } }, { n: 1 }), { text: 'hi 1' });
+      assert.ok(Date.now() - started > 50, 'the thread took longer than the deadline to start');
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('fails a render that outlives the deadline, and goes on with the renders queued behind it', async () => {
     const quick = new TemplateSandbox({ threads: 1, deadlineMs: 300 });
     try {
