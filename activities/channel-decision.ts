@@ -11,7 +11,17 @@ import { reserveSend } from '../stores/frequency-caps';
 import { getPreferences, type Preferences } from '../stores/preferences';
 import { suppressedChannels } from '../stores/suppressions';
 import { getTopic } from '../stores/topics';
-import { type Channel, type ChannelDecision, channels as allChannels, type DropReason } from '../contract/channels';
+import { armCounts, type ChannelReward, expireTrials, openTrial } from '../stores/channel-posteriors';
+import { type Arm, betaMean, type Random, thompsonDraw, winProbabilities } from '../contract/beta';
+import {
+  type Channel,
+  type ChannelDecision,
+  channels as allChannels,
+  type DropReason,
+  type LearnedDraw,
+} from '../contract/channels';
+import { readPath } from '../contract/conditions';
+import { durationMs } from '../contract/durations';
 import { FailureType } from '../contract/failures';
 import type { JourneyDefinition } from '../contract/journey-definition';
 import { quietHoursEnd, validZone } from './schedule';
@@ -39,7 +49,22 @@ export interface ChannelDecisionRequest {
   onFrequencyCap: 'defer' | 'skip';
   /** Workflow time, ISO-8601: quiet hours are judged at this instant. */
   now: string;
+  /** Set by a step with `policy: 'learned'`: rank the allowed channels by a Thompson draw (step defaults apply). */
+  learned?: { persona?: string; reward?: ChannelReward; rewardWindow?: string; costWeight?: number };
 }
+
+/** Options of the learned policy's decisions. */
+export interface LearnedPolicyOptions {
+  /** Unit cost per channel (CHANNEL_COSTS), times a step's `costWeight` subtracted from its draws. */
+  costs: Record<Channel, number>;
+  /** The draws' random source. @default Math.random */
+  random?: Random;
+  /** Monte Carlo draws behind each decision's win probabilities. @default 1000 */
+  draws?: number;
+}
+
+/** The learned policy's defaults. */
+export const LEARNED_DEFAULTS = { reward: 'conversion', rewardWindow: '7 days', costWeight: 0 } as const;
 
 /** The decision, as recorded in the run state, plus the locale of the content to send. */
 export interface ChannelDecisionResult extends Omit<ChannelDecision, 'step' | 'attempt' | 'at'> {
@@ -83,8 +108,69 @@ export function dropReason(
   return undefined;
 }
 
-/** Builds the decision activity over the database and the configured caps. */
-export function createChannelDecision(db: Db, caps: FrequencyCap[]) {
+/** The persona value a learned decision keeps its posteriors under: a string, number or boolean attribute, else ''. */
+export function personaValue(path: string | undefined, attributes: Record<string, unknown>): string {
+  if (!path) return '';
+  const value = readPath({ consumer: { attributes } }, path);
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : '';
+}
+
+/**
+ * The Thompson draw over `eligible`: each channel's Beta(1 + successes, 1 + failures) posterior is drawn once, its
+ * penalty (cost weight × unit cost) subtracted, and the channels ranked by that score; the win probabilities are
+ * estimated from `draws` further draws.
+ */
+export async function drawLearned(
+  db: Db,
+  eligible: Channel[],
+  request: Pick<ChannelDecisionRequest, 'topic' | 'learned'>,
+  persona: string,
+  options: LearnedPolicyOptions,
+): Promise<LearnedDraw> {
+  const learned = request.learned ?? {};
+  const reward = learned.reward ?? LEARNED_DEFAULTS.reward;
+  const costWeight = learned.costWeight ?? LEARNED_DEFAULTS.costWeight;
+  const random = options.random ?? Math.random;
+  const draws = options.draws ?? 1000;
+  const counts = await armCounts(db, { topic: request.topic, reward, persona }, eligible);
+  const arms: Arm<Channel>[] = eligible.map((channel) => ({
+    key: channel,
+    posterior: { alpha: 1 + counts[channel].successes, beta: 1 + counts[channel].failures },
+    penalty: costWeight * (options.costs[channel] ?? 0),
+  }));
+  const pWin = winProbabilities(arms, random, draws);
+  const { samples, scores } = thompsonDraw(arms, random);
+  const ranking = [...eligible].sort((a, b) => scores[b] - scores[a]);
+  return {
+    reward,
+    ...(learned.persona ? { persona: { path: learned.persona, value: persona } } : {}),
+    costWeight,
+    draws,
+    arms: arms.map((arm) => ({
+      channel: arm.key,
+      ...counts[arm.key],
+      mean: round(betaMean(arm.posterior)),
+      penalty: round(arm.penalty),
+      pWin: pWin[arm.key],
+      sample: round(samples[arm.key]),
+      score: round(scores[arm.key]),
+    })),
+    ranking,
+  };
+}
+
+const round = (value: number) => Math.round(value * 1e6) / 1e6;
+
+/**
+ * Builds the decision activity over the database and the configured caps. A learned step's decision first drops what
+ * the ordered one drops (preferences, opt-outs, suppressions, templates, contact points), then ranks the rest by a
+ * Thompson draw; quiet hours and caps then apply to that ranking as they do to an order.
+ */
+export function createChannelDecision(
+  db: Db,
+  caps: FrequencyCap[],
+  learnedOptions: LearnedPolicyOptions = { costs: { email: 0, sms: 0, voice: 0, print: 0 } },
+) {
   return async (request: ChannelDecisionRequest): Promise<ChannelDecisionResult> => {
     const consumer = await getConsumer(db, request.consumerId);
     if (!consumer)
@@ -97,7 +183,7 @@ export function createChannelDecision(db: Db, caps: FrequencyCap[]) {
     const transactional = topic?.transactional ?? false;
     const { order, orderFrom } = channelOrder(request, preferences, consumer.attributes);
     const dropped: ChannelDecision['dropped'] = [];
-    const eligible: Channel[] = [];
+    let eligible: Channel[] = [];
     for (const channel of order) {
       const reason = dropReason(channel, request, consumer, preferences, transactional, suppressed);
       if (reason) dropped.push({ channel, reason });
@@ -105,7 +191,16 @@ export function createChannelDecision(db: Db, caps: FrequencyCap[]) {
     }
     const locale =
       preferences.locale ?? (typeof consumer.attributes.locale === 'string' ? consumer.attributes.locale : undefined);
-    const base = { order, orderFrom, locale };
+    let base: Omit<ChannelDecisionResult, 'dropped'> = { order, orderFrom, locale };
+
+    let persona = '';
+    if (request.learned && eligible.length > 0) {
+      persona = personaValue(request.learned.persona, consumer.attributes);
+      await expireTrials(db, new Date(), request.topic);
+      const learned = await drawLearned(db, eligible, request, persona, learnedOptions);
+      eligible = learned.ranking;
+      base = { ...base, learned };
+    }
 
     // Quiet hours: when the best eligible channel is held back by them, the send waits for them to end.
     const first = eligible[0];
@@ -138,7 +233,22 @@ export function createChannelDecision(db: Db, caps: FrequencyCap[]) {
       capped: !transactional,
     });
     const capped = reserved.overCap.map((channel) => ({ channel, reason: 'frequency-cap' as const }));
-    if (reserved.channel) return { ...base, channel: reserved.channel, dropped: [...dropped, ...capped] };
+    if (reserved.channel) {
+      if (request.learned) {
+        const window = durationMs(request.learned.rewardWindow ?? LEARNED_DEFAULTS.rewardWindow);
+        await openTrial(db, {
+          key: request.key,
+          topic: request.topic,
+          persona,
+          channel: reserved.channel,
+          reward: request.learned.reward ?? LEARNED_DEFAULTS.reward,
+          workflowId: request.workflowId,
+          runId: request.runId,
+          windowEndsAt: new Date(Date.parse(request.now) + window),
+        });
+      }
+      return { ...base, channel: reserved.channel, dropped: [...dropped, ...capped] };
+    }
     if (reserved.roomAt && request.onFrequencyCap === 'defer') {
       return {
         ...base,

@@ -31,6 +31,7 @@ import type { RunData, WebhookResult } from '../contract/journey-run';
 import { type ChannelsConfig, type Config, loadConfig } from '../runtime/config';
 import { appendMessageEvent } from '../stores/message-events';
 import { recordRunProgress, type RunProgress } from '../stores/journey-runs';
+import { applyRunEnd } from '../stores/channel-posteriors';
 import { countMessage, metrics } from '../runtime/metrics';
 import { suppress } from '../stores/suppressions';
 import { twilioStatusCallbackUrl, unsubscribeUrl } from '../runtime/public-urls';
@@ -118,7 +119,7 @@ export function createActivities({
   webhooks = loadConfig({}).webhooks,
   templates = (sharedSandbox ??= new TemplateSandbox()),
 }: ActivityDeps) {
-  const decide = createChannelDecision(db, settings.frequencyCaps);
+  const decide = createChannelDecision(db, settings.frequencyCaps, { costs: settings.costs });
   return {
     /** Reads the consumer; a missing consumer is permanent. */
     lookupConsumer: async (consumerId: string): Promise<ConsumerProfile> => {
@@ -162,6 +163,15 @@ export function createActivities({
     /** Records a run's entry, the steps it entered since the last call, and its end; idempotent. */
     recordJourneyProgress: async (progress: RunProgress): Promise<void> => {
       const change = await recordRunProgress(db, progress);
+      if (progress.status !== 'running') {
+        // Learned sends rewarded by the goal learn how the run ended (idempotent: open trials only).
+        await applyRunEnd(db, {
+          workflowId: progress.workflowId,
+          runId: progress.runId,
+          converted: progress.status === 'converted',
+          at: progress.endedAt ? new Date(progress.endedAt) : new Date(),
+        });
+      }
       if (change.entered) metrics.runsStarted.inc({ journey: progress.journeyId });
       if (change.ended) metrics.runsEnded.inc({ journey: progress.journeyId, outcome: progress.status });
     },

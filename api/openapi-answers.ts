@@ -181,12 +181,34 @@ const outboxItem = record({
   delivered: { const: false },
 });
 
+const probability = { type: 'number', minimum: 0, maximum: 1 };
+
+const channelEstimates = record({
+  topic: string,
+  prior: string,
+  estimates: {
+    type: 'array',
+    items: record({
+      reward: { type: 'string', enum: ['delivery', 'conversion'] },
+      persona: string,
+      channel,
+      successes: integer,
+      failures: integer,
+      trials: integer,
+      pending: integer,
+      mean: probability,
+      interval: record({ low: probability, high: probability }),
+    }),
+  },
+});
+
 /** Every answer component, by name. */
 export const answerSchemas: Record<string, JsonSchema> = {
   Consumer: consumer,
   Preferences: preferences,
   Topic: topic,
   TopicList: listOf('topics', ref('Topic')),
+  ChannelEstimates: channelEstimates,
   Suppression: suppression,
   SuppressionList: listOf('suppressions', ref('Suppression')),
   SuppressionResult: record({ channel, address: string, created: { type: 'boolean' } }),

@@ -51,6 +51,36 @@ export interface ChannelDecision {
   /** Set when the send waits: until the consumer's quiet hours end, or a frequency-cap window frees up. */
   deferredUntil?: string;
   deferredFor?: 'quiet-hours' | 'frequency-cap';
+  /** Set by a send step with `policy: 'learned'`: what the Thompson draw saw and drew. */
+  learned?: LearnedDraw;
+}
+
+/**
+ * The Thompson draw of a learned send: for each channel the decision allowed, its posterior counts, the probability
+ * it wins a draw (Monte Carlo), the value drawn and the score (draw minus cost weight × unit cost). `ranking` is the
+ * allowed channels by score, best first; the frequency caps take the first with room (the decision's `channel`).
+ */
+export interface LearnedDraw {
+  reward: 'delivery' | 'conversion';
+  /** The persona attribute's path and this consumer's value ('' when absent). */
+  persona?: { path: string; value: string };
+  costWeight: number;
+  /** Monte Carlo draws behind `pWin`. */
+  draws: number;
+  arms: {
+    channel: Channel;
+    successes: number;
+    failures: number;
+    /** Posterior mean (1 + successes) / (2 + successes + failures). */
+    mean: number;
+    /** cost weight × the channel's unit cost. */
+    penalty: number;
+    /** Probability this channel wins a draw among the allowed ones. */
+    pWin: number;
+    sample: number;
+    score: number;
+  }[];
+  ranking: Channel[];
 }
 
 /** A message as seen by the run (no contact details, no body: those never enter workflow history). */

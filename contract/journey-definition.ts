@@ -67,6 +67,19 @@ export interface SendStep extends StepBase {
   onFrequencyCap?: 'defer' | 'skip';
   /** Whether a send due inside the consumer's quiet hours waits for them to end. @default 'respect' */
   quietHours?: 'respect' | 'ignore';
+  /**
+   * How the channel is chosen among those the decision allows: the order (`ordered`), or a Thompson draw over what
+   * past sends of the topic earned (`learned`, docs/channels.md "Learned channel choice"). @default 'ordered'
+   */
+  policy?: 'ordered' | 'learned';
+  /** Learned only: the consumer attribute whose value keeps its own posteriors (`consumer.attributes.segment`). */
+  persona?: string;
+  /** Learned only: what rewards a send, its delivery report or the journey's goal. @default 'conversion' */
+  reward?: 'delivery' | 'conversion';
+  /** Learned only: how long after the send its reward may come. @default '7 days' */
+  rewardWindow?: string;
+  /** Learned only: subtracted from each draw, times the channel's unit cost (CHANNEL_COSTS). @default 0 */
+  costWeight?: number;
   next?: string;
 }
 

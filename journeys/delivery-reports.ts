@@ -8,6 +8,7 @@ import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { DeliveryReport, MessageStatus } from '../contract/channels';
 import { deliverySignal } from '../contract/journey-run';
 import type { Db } from '../runtime/db';
+import { applyDeliveryOutcome } from '../stores/channel-posteriors';
 import type { Logger } from '../runtime/logger';
 import { countMessage } from '../runtime/metrics';
 import {
@@ -39,6 +40,8 @@ export async function routeDeliveryReport(
 ): Promise<AppliedReport | undefined> {
   const applied = await applyDeliveryReport(db, report);
   if (!applied) return undefined;
+  // A learned send rewarded by delivery learns from the message's final status (once: open trials only).
+  if (isFinalStatus(applied.status)) await applyDeliveryOutcome(db, applied.key, applied.status);
   if (applied.changed && isFinalStatus(applied.status)) countMessage(applied.channel, applied.status);
   if (!applied.workflowId || !isFinalStatus(applied.status) || !signalledStatuses.has(applied.status)) return applied;
   if (!applied.changed && applied.status !== report.status) return applied;

@@ -144,9 +144,25 @@ const sendStep = z
     fallback: z.object({ deliveredWithin: duration }).strict().optional(),
     onFrequencyCap: z.enum(['defer', 'skip']).optional(),
     quietHours: z.enum(['respect', 'ignore']).optional(),
+    policy: z.enum(['ordered', 'learned']).optional(),
+    persona: dataPath
+      .regex(/^consumer\.attributes\./, 'must be a consumer attribute path such as consumer.attributes.segment')
+      .optional(),
+    reward: z.enum(['delivery', 'conversion']).optional(),
+    rewardWindow: duration.optional(),
+    costWeight: z.number().min(0).max(1_000_000).optional(),
     next: next.optional(),
   })
-  .strict();
+  .strict()
+  .refine(
+    (step) =>
+      step.policy === 'learned' ||
+      (step.persona === undefined &&
+        step.reward === undefined &&
+        step.rewardWindow === undefined &&
+        step.costWeight === undefined),
+    { message: "persona, reward, rewardWindow and costWeight need policy: 'learned'", path: ['policy'] },
+  );
 
 const waitStep = z.object({ ...stepBase, type: z.literal('wait'), duration, next }).strict();
 

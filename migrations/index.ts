@@ -13,6 +13,7 @@ import * as eventOutcomes from './20261203_006_event_outcomes';
 import * as messageResends from './20261203_007_message_resends';
 import * as eventInbox from './20261203_008_event_inbox';
 import * as holdoutGroups from './20261204_009_holdout_groups';
+import * as channelPosteriors from './20261204_010_channel_posteriors';
 
 const migrations: Record<string, Knex.Migration> = {
   '20261122_001_init': init,
@@ -24,6 +25,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261203_007_message_resends': messageResends,
   '20261203_008_event_inbox': eventInbox,
   '20261204_009_holdout_groups': holdoutGroups,
+  '20261204_010_channel_posteriors': channelPosteriors,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -5,6 +5,7 @@ import { identifier } from '../../journeys/schema';
 import type { Db } from '../../runtime/db';
 import type { Logger } from '../../runtime/logger';
 import { getTopic, listTopics, upsertTopic } from '../../stores/topics';
+import { channelEstimates } from '../../stores/channel-posteriors';
 import { NotFoundError, parseInput } from '../errors';
 import { errors, jsonBody, ok, type OpenApiPaths, idParam, needs } from '../openapi-parts';
 import { topicBody } from '../schemas';
@@ -22,6 +23,11 @@ export function topicsRoutes({ db, log }: { db: Db; log: Logger }): Router {
     const topic = await getTopic(db, id);
     if (!topic) throw new NotFoundError(`Topic ${id} not found (unregistered topics are not transactional)`);
     res.json(topic);
+  });
+
+  routes.get('/topics/:id/channel-estimates', requireScope('journeys:read'), async (req, res) => {
+    const id = parseInput(identifier, req.params.id, 'id');
+    res.json(await channelEstimates(db, id));
   });
 
   routes.put('/topics/:id', requireScope('journeys:write'), async (req, res) => {
@@ -43,6 +49,19 @@ export const topicsPaths: OpenApiPaths = {
       tags: ['topics'],
       summary: 'Registered topics',
       responses: { '200': ok('Topics', 'TopicList'), ...errors(401) },
+    },
+  },
+  '/v1/topics/{id}/channel-estimates': {
+    get: {
+      ...needs('journeys:read'),
+      tags: ['topics'],
+      summary: "The learned channel policy's estimates for a topic",
+      description:
+        "Per reward, persona value ('' for none) and channel: resolved learned sends (successes, failures, trials), " +
+        'open ones (pending), and the Beta(1 + successes, 1 + failures) posterior mean with its 95 % equal-tailed ' +
+        'credible interval. Empty for a topic without learned sends.',
+      parameters: [idParam('Topic id')],
+      responses: { '200': ok('Estimates', 'ChannelEstimates'), ...errors(400, 401) },
     },
   },
   '/v1/topics/{id}': {

@@ -5,6 +5,10 @@ import request from 'supertest';
 import { topicsPaths, topicsRoutes } from '../../../api/routes/topics';
 import type { Db } from '../../../runtime/db';
 import { getTopic } from '../../../stores/topics';
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
+import { openApiDocument } from '../../../api/openapi';
+import { applyDeliveryOutcome, applyRunEnd, openTrial } from '../../../stores/channel-posteriors';
 import { auth, fieldsOf, silentLog, v1App } from '../../support/api';
 import { postgres, unique } from '../../support/resources';
 
@@ -47,7 +51,80 @@ describe('/v1/topics', () => {
     assert.deepEqual(fieldsOf(res.body), ['transactional']);
   });
 
+  it("answers the learned policy's estimates per reward, persona and channel, as the OpenAPI schema says", async () => {
+    const topic = unique('topic');
+    const trial = (channel: 'email' | 'sms', reward: 'delivery' | 'conversion', persona = '') => ({
+      key: unique('key'),
+      topic,
+      persona,
+      channel,
+      reward,
+      workflowId: unique('wf'),
+      runId: 'run',
+      windowEndsAt: new Date(Date.now() + 86_400_000),
+    });
+    for (let i = 0; i < 4; i++) {
+      const sms = trial('sms', 'delivery', 'senior');
+      await openTrial(db, sms);
+      await applyDeliveryOutcome(db, sms.key, i === 0 ? 'failed' : 'delivered');
+    }
+    const converted = trial('email', 'conversion');
+    await openTrial(db, converted);
+    await applyRunEnd(db, { workflowId: converted.workflowId, runId: 'run', converted: true, at: new Date() });
+    await openTrial(db, trial('email', 'conversion'));
+
+    const res = await request(app).get(`/v1/topics/${topic}/channel-estimates`).set(auth);
+    assert.equal(res.status, 200);
+    // Beta(2, 1): mean 2/3, interval [sqrt(0.025), sqrt(0.975)] = [0.1581, 0.9874]; Beta(4, 2): [0.2836, 0.9473] (mpmath).
+    assert.deepEqual(res.body, {
+      topic,
+      prior: 'Beta(1, 1)',
+      estimates: [
+        {
+          reward: 'conversion',
+          persona: '',
+          channel: 'email',
+          successes: 1,
+          failures: 0,
+          trials: 1,
+          pending: 1,
+          mean: 0.6667,
+          interval: { low: 0.1581, high: 0.9874 },
+        },
+        {
+          reward: 'delivery',
+          persona: 'senior',
+          channel: 'sms',
+          successes: 3,
+          failures: 1,
+          trials: 4,
+          pending: 0,
+          mean: 0.6667,
+          interval: { low: 0.2836, high: 0.9473 },
+        },
+      ],
+    });
+    const doc = openApiDocument() as { paths: Record<string, any>; components: Record<string, unknown> };
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    addFormats(ajv);
+    ajv.addSchema({ $id: 'doc', components: doc.components }, 'doc');
+    const schema =
+      doc.paths['/v1/topics/{id}/channel-estimates'].get.responses['200'].content['application/json'].schema;
+    const validate = ajv.compile(JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', '"doc#/components/')));
+    assert.ok(validate(res.body), ajv.errorsText(validate.errors));
+
+    const none = await request(app)
+      .get(`/v1/topics/${unique('topic')}/channel-estimates`)
+      .set(auth);
+    assert.deepEqual(none.body.estimates, []);
+    assert.equal((await request(app).get('/v1/topics/bad%20id/channel-estimates').set(auth)).status, 400);
+  });
+
   it('documents every route in its OpenAPI fragment', () => {
-    assert.deepEqual(Object.keys(topicsPaths).sort(), ['/v1/topics', '/v1/topics/{id}']);
+    assert.deepEqual(Object.keys(topicsPaths).sort(), [
+      '/v1/topics',
+      '/v1/topics/{id}',
+      '/v1/topics/{id}/channel-estimates',
+    ]);
   });
 });

@@ -87,6 +87,17 @@ async function sendOnDecidedChannel(run: JourneyRun, step: SendStep): Promise<vo
             quietHours: step.quietHours ?? 'respect',
             onFrequencyCap: step.onFrequencyCap ?? 'skip',
             now: new Date().toISOString(),
+            // Only learned steps add this field: other decisions' inputs stay as they were.
+            ...(step.policy === 'learned'
+              ? {
+                  learned: {
+                    persona: step.persona,
+                    reward: step.reward,
+                    rewardWindow: step.rewardWindow,
+                    costWeight: step.costWeight,
+                  },
+                }
+              : {}),
           },
         ],
       );
