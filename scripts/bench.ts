@@ -299,14 +299,25 @@ async function acceptAt(bench: Bench, rate: number): Promise<void> {
   const loadBefore = os.loadavg()[0]!;
   say(`accept: POST /v1/events at ${rate}/s for ${durationS} s (${total} events, each starts a bill reminder)`);
   const ids = Array.from({ length: total }, (_, i) => `${prefix}${i}`);
+  // Why requests were not answered 202 accepted: status codes and errors, counted.
+  const failures: Record<string, number> = {};
   const api = await openLoop(rate, durationS, async (i) => {
-    const res = await fetch(`${apiUrl}/v1/events`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify(billIssued(ids[i]!, ids[i]!)),
-    });
-    const body = (await res.json()) as { eventId?: string; status?: string };
-    return res.status === 202 && body.status === 'accepted' && body.eventId === ids[i];
+    try {
+      const res = await fetch(`${apiUrl}/v1/events`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(billIssued(ids[i]!, ids[i]!)),
+      });
+      const body = (await res.json()) as { eventId?: string; status?: string };
+      const ok = res.status === 202 && body.status === 'accepted' && body.eventId === ids[i];
+      const why = `${res.status} ${body.status ?? ''}`.trim();
+      if (!ok) failures[why] = (failures[why] ?? 0) + 1;
+      return ok;
+    } catch (err) {
+      const name = (err as { cause?: { code?: string } }).cause?.code ?? String(err);
+      failures[name] = (failures[name] ?? 0) + 1;
+      return false;
+    }
   });
   const acceptedIds = api.okIndexes.map((i) => ids[i]!);
   const afterAccept = await inboxState(db, acceptedIds);
@@ -344,6 +355,7 @@ async function acceptAt(bench: Bench, rate: number): Promise<void> {
     api: apiFigures,
     floor: floorFigures,
     ratio: { p50: api.p50 / floor.p50, p95: api.p95 / floor.p95, p99: api.p99 / floor.p99 },
+    failures,
     lost,
     unroutedAfterDrain: unrouted,
     drained,
@@ -379,12 +391,19 @@ async function acceptAt(bench: Bench, rate: number): Promise<void> {
       value: lost + unrouted,
       unit: 'events',
       target: '0',
-      met: lost + unrouted === 0 && api.failed === 0,
+      met: lost + unrouted === 0,
+    },
+    {
+      section,
+      figure: 'not answered 202 accepted (not accepted: the client retries them)',
+      value: api.failed,
+      unit: 'requests',
     },
     { section, figure: 'delivery lag P50 (accepted -> routed)', value: lag.p50, unit: 'ms' },
     { section, figure: 'delivery lag P99 (accepted -> routed)', value: lag.p99, unit: 'ms' },
   );
-  if (api.failed > 0) report.notes.push(`${section}: ${api.failed} requests were not answered 202 accepted`);
+  if (api.failed > 0)
+    report.notes.push(`${section}: ${api.failed} requests were not answered 202 accepted: ${JSON.stringify(failures)}`);
   if (!drained) report.notes.push(`${section}: the inbox did not drain within ${drainTimeoutMs / 1000} s`);
 }
 
@@ -525,7 +544,10 @@ async function memoryWithWaitingRuns(bench: Bench, idle: { rss: number; peak: nu
   const temporalServer = memoryOf(pidIn(path.join(dataDir, 'temporal.pid')));
   const postgres = memoryOf(pidIn(path.join(dataDir, 'postgres', 'postmaster.pid')));
   const { count } = await firstMessages(db, prefix);
+  // Every bill reminder past its email waits on its 3-day timer: the earlier phases' runs too.
+  const { count: waitingInStack } = await firstMessages(db, '');
   report.rss = {
+    waitingInStack,
     journeys: k,
     waiting: count,
     allWaiting,
@@ -538,7 +560,7 @@ async function memoryWithWaitingRuns(bench: Bench, idle: { rss: number; peak: nu
   };
   report.figures.push({
     section: 'memory',
-    figure: `stack process VmRSS, ${count} journeys waiting (API, relay, workers)`,
+    figure: `stack process VmRSS (API, relay, workers), ${waitingInStack} journeys waiting (${count} of this phase)`,
     value: (stack?.rss ?? NaN) / 2 ** 20,
     unit: 'MiB',
     baseline: idle ? { name: 'same process idle', value: idle.rss / 2 ** 20 } : undefined,
@@ -722,13 +744,22 @@ async function main(): Promise<void> {
       CHANNEL_RATE_LIMITS: 'email=100000,sms=100000,voice=100000,print=100000',
       RATE_LIMIT_PER_KEY: '100000/s',
       RATE_LIMIT_PER_IP: '100000/s',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: process.env.BENCH_STACK_LOG_LEVEL ?? 'warn',
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    // The stack's log goes to stderr: stdout carries the figures (`--json`).
+    stdio: ['ignore', 2, 2],
+  });
+  // The stack stops only when the benchmark stops it; anything else (a signal from outside) is said in the notes.
+  let stopping = false;
+  let stoppedEarly: string | undefined;
+  child.once('exit', (code, signal) => {
+    if (!stopping)
+      stoppedEarly = `the stack process exited during the run (code ${code}, signal ${signal}); its log says why`;
   });
   const apiUrl = `http://127.0.0.1:${ports.api}`;
   const headers = { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' };
   let bench: Bench | undefined;
+  let failed = false;
   try {
     await waitReady(apiUrl, child);
     await delay(3_000);
@@ -754,10 +785,29 @@ async function main(): Promise<void> {
       headers,
       report,
     };
-    if (phases.has('accept')) for (const rate of rates) await acceptAt(bench, rate);
-    if (phases.has('e2e')) await endToEnd(bench);
-    if (phases.has('bulk')) await bulkImport(bench);
-    if (phases.has('rss')) await memoryWithWaitingRuns(bench, idle);
+    const run: [string, () => Promise<void>][] = [
+      ...(phases.has('accept')
+        ? rates.map((rate): [string, () => Promise<void>] => [`accept ${rate}/s`, () => acceptAt(bench!, rate)])
+        : []),
+      ...(phases.has('e2e') ? [['end-to-end', () => endToEnd(bench!)] as [string, () => Promise<void>]] : []),
+      ...(phases.has('bulk') ? [['bulk import', () => bulkImport(bench!)] as [string, () => Promise<void>]] : []),
+      ...(phases.has('rss')
+        ? [['memory', () => memoryWithWaitingRuns(bench!, idle)] as [string, () => Promise<void>]]
+        : []),
+    ];
+    for (const [name, phase] of run) {
+      try {
+        await phase();
+      } catch (err) {
+        // What was measured so far is still printed; the stack's data folder is kept for a look.
+        failed = true;
+        const why = err instanceof Error ? err.message.split('\n').slice(-1)[0] : String(err);
+        report.notes.push(`${name} failed: ${why}; later phases not run`);
+        if (stoppedEarly) report.notes.push(stoppedEarly);
+        console.error(err);
+        break;
+      }
+    }
     report.machine.loadAfter = os.loadavg();
     if (args.json) {
       console.log(JSON.stringify(report, null, 2));
@@ -770,10 +820,13 @@ async function main(): Promise<void> {
       await bench.floorDb.destroy();
       await bench.db.destroy();
     }
+    stopping = true;
     child.kill('SIGINT');
     if (child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve));
-    await rm(dataDir, { recursive: true, force: true });
+    if (failed) say(`the stack's data folder (its logs: temporal.log, postgres/) is kept: ${dataDir}`);
+    else await rm(dataDir, { recursive: true, force: true });
   }
+  if (failed) process.exitCode = 1;
 }
 
 main().catch((err) => {
