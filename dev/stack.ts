@@ -11,6 +11,8 @@ import { closeChannels, createChannels } from '../activities/channels';
 import { createConfiguredApp } from '../api/app';
 import { listen } from '../api/server';
 import { createJourneyWorkers } from '../workers/worker';
+import { EventRelay } from '../journeys/relay';
+import { JourneyRouter } from '../journeys/router';
 import type { Config } from '../runtime/config';
 import { dataConverter } from '../runtime/payload-codec';
 import { migrateLatest } from '../migrations';
@@ -157,14 +159,22 @@ export async function startStack(config: Config, log: Logger, options: StackOpti
       interceptors: temporalClientInterceptors(tracing),
     });
     // The workers run in this process: the API's /metrics carries the SDK's exporter too (dev/start.ts starts it).
-    const { app, router, relay } = await createConfiguredApp(config, {
+    const { app, router } = await createConfiguredApp(config, {
       client,
       db,
       log,
       temporalMetricsUrl: temporalMetricsUrl(config.metrics.temporalAddress),
     });
     onStop('router', () => Promise.resolve(router.stop()));
-    // The workers run in this process, so the relay that delivers the inbox's events does too.
+    // The workers run in this process, so the relay that delivers the inbox's events does too, as in a worker
+    // process: with a pool and a router of its own, so that its deliveries never hold the connections the API's
+    // accept path needs.
+    const relayDb = createDb(databaseUrl);
+    onStop('relay db', () => relayDb.destroy());
+    const relayRouter = new JourneyRouter(relayDb, client, { taskQueue: config.temporal.taskQueue, log });
+    await relayRouter.start();
+    onStop('relay router', () => Promise.resolve(relayRouter.stop()));
+    const relay = new EventRelay(relayDb, relayRouter, client, { log, ...config.relay });
     relay.start();
     onStop('relay', () => relay.stop());
     const server = await listen(app, config.api.port, options.apiHost ?? config.api.host);
