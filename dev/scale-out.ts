@@ -67,7 +67,10 @@ export interface TopologyOptions {
   dataDir: string;
   /** Keep Temporal's history in `<dataDir>/temporal.db` (WAL, fsynced, as `npm start`); else in memory. */
   temporalDbFile?: boolean;
-  /** Environment of every API and worker process (API_KEYS, SMTP_URL, RELAY_*, ...). */
+  /**
+   * Environment of every API and worker process (API_KEYS, SMTP_URL, RELAY_*, ...). LOG_LEVEL must log `info`: a
+   * process is ready once it logged so.
+   */
   env: Record<string, string>;
   /**
    * Runs once the APIs are up, before the workers start: a journey published here is in every worker's routing
@@ -81,6 +84,8 @@ export interface TopologyOptions {
 
 /** Starts Temporal, migrates, starts the APIs, runs `beforeWorkers`, starts the workers; on failure stops it all. */
 export async function startTopology(options: TopologyOptions): Promise<Topology> {
+  if (['warn', 'error', 'fatal', 'silent'].includes(options.env.LOG_LEVEL ?? 'info'))
+    throw new Error(`LOG_LEVEL ${options.env.LOG_LEVEL}: the processes' readiness is read from their info lines`);
   const started: ServiceProcess[] = [];
   const temporal = await startTemporalDevServer({
     port: await freePort(),
