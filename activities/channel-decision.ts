@@ -7,11 +7,18 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { FrequencyCap } from '../runtime/config';
 import type { Db } from '../runtime/db';
 import { type Consumer, contactPoints, getConsumer } from '../stores/consumers';
-import { reserveSend } from '../stores/frequency-caps';
+import { type ReservationResult, reserveSend, type SendReservation } from '../stores/frequency-caps';
 import { getPreferences, type Preferences } from '../stores/preferences';
-import { suppressedChannels } from '../stores/suppressions';
-import { getTopic } from '../stores/topics';
-import { armCounts, type ChannelReward, expireTrials, openTrial } from '../stores/channel-posteriors';
+import { type SuppressionReason, suppressedChannels } from '../stores/suppressions';
+import { getTopic, type Topic } from '../stores/topics';
+import {
+  type ArmCounts,
+  armCounts,
+  type ChannelReward,
+  type ChannelTrial,
+  expireTrials,
+  openTrial,
+} from '../stores/channel-posteriors';
 import { type Arm, betaMean, type Random, thompsonDraw, winProbabilities } from '../contract/beta';
 import {
   type Channel,
@@ -121,7 +128,7 @@ export function personaValue(path: string | undefined, attributes: Record<string
  * estimated from `draws` further draws.
  */
 export async function drawLearned(
-  db: Db,
+  db: Db | Pick<DecisionSources, 'armCounts'>,
   eligible: Channel[],
   request: Pick<ChannelDecisionRequest, 'topic' | 'learned'>,
   persona: string,
@@ -132,7 +139,8 @@ export async function drawLearned(
   const costWeight = learned.costWeight ?? LEARNED_DEFAULTS.costWeight;
   const random = options.random ?? Math.random;
   const draws = options.draws ?? 1000;
-  const counts = await armCounts(db, { topic: request.topic, reward, persona }, eligible);
+  const arm = { topic: request.topic, reward, persona };
+  const counts = await (isDb(db) ? armCounts(db, arm, eligible) : db.armCounts(arm, eligible));
   const arms: Arm<Channel>[] = eligible.map((channel) => ({
     key: channel,
     posterior: { alpha: 1 + counts[channel].successes, beta: 1 + counts[channel].failures },
@@ -162,23 +170,67 @@ export async function drawLearned(
 const round = (value: number) => Math.round(value * 1e6) / 1e6;
 
 /**
+ * Where a decision reads the consumer and records what it reserves: PostgreSQL ({@link databaseSources}), or a
+ * simulation's memory (journeys/simulation), which runs the same decision without writing anything.
+ */
+export interface DecisionSources {
+  consumer(id: string): Promise<Consumer | undefined>;
+  preferences(consumerId: string): Promise<Preferences>;
+  topic(id: string): Promise<Topic | undefined>;
+  suppressed(contacts: { email?: string | null; phone?: string | null }): Promise<Map<Channel, SuppressionReason>>;
+  /** Takes the first candidate under the caps at `now` (the request's workflow time) and records it as queued. */
+  reserve(
+    candidates: Channel[],
+    caps: FrequencyCap[],
+    reservation: SendReservation,
+    now: number,
+  ): Promise<ReservationResult>;
+  armCounts(
+    arm: { topic: string; reward: ChannelReward; persona: string },
+    channels: Channel[],
+  ): Promise<Record<Channel, ArmCounts>>;
+  expireTrials(now: Date, topic: string): Promise<void>;
+  openTrial(trial: ChannelTrial): Promise<void>;
+}
+
+/** A knex instance is a function; sources are a plain object. */
+const isDb = (value: unknown): value is Db => typeof value === 'function';
+
+/** The decision's sources in PostgreSQL: caps are counted on the database clock, as they always were. */
+export function databaseSources(db: Db): DecisionSources {
+  return {
+    consumer: (id) => getConsumer(db, id),
+    preferences: (consumerId) => getPreferences(db, consumerId),
+    topic: (id) => getTopic(db, id),
+    suppressed: (contacts) => suppressedChannels(db, contacts),
+    reserve: (candidates, caps, reservation) => reserveSend(db, candidates, caps, reservation),
+    armCounts: (arm, channels) => armCounts(db, arm, channels),
+    expireTrials: async (now, topic) => {
+      await expireTrials(db, now, topic);
+    },
+    openTrial: (trial) => openTrial(db, trial),
+  };
+}
+
+/**
  * Builds the decision activity over the database and the configured caps. A learned step's decision first drops what
  * the ordered one drops (preferences, opt-outs, suppressions, templates, contact points), then ranks the rest by a
  * Thompson draw; quiet hours and caps then apply to that ranking as they do to an order.
  */
 export function createChannelDecision(
-  db: Db,
+  db: Db | DecisionSources,
   caps: FrequencyCap[],
   learnedOptions: LearnedPolicyOptions = { costs: { email: 0, sms: 0, voice: 0, print: 0 } },
 ) {
+  const sources = isDb(db) ? databaseSources(db) : db;
   return async (request: ChannelDecisionRequest): Promise<ChannelDecisionResult> => {
-    const consumer = await getConsumer(db, request.consumerId);
+    const consumer = await sources.consumer(request.consumerId);
     if (!consumer)
       throw ApplicationFailure.nonRetryable(`Consumer ${request.consumerId} not found`, FailureType.ConsumerNotFound);
     const [preferences, topic, suppressed] = await Promise.all([
-      getPreferences(db, request.consumerId),
-      getTopic(db, request.topic),
-      suppressedChannels(db, { email: consumer.email, phone: consumer.phone }),
+      sources.preferences(request.consumerId),
+      sources.topic(request.topic),
+      sources.suppressed({ email: consumer.email, phone: consumer.phone }),
     ]);
     const transactional = topic?.transactional ?? false;
     const { order, orderFrom } = channelOrder(request, preferences, consumer.attributes);
@@ -196,8 +248,8 @@ export function createChannelDecision(
     let persona = '';
     if (request.learned && eligible.length > 0) {
       persona = personaValue(request.learned.persona, consumer.attributes);
-      await expireTrials(db, new Date(), request.topic);
-      const learned = await drawLearned(db, eligible, request, persona, learnedOptions);
+      await sources.expireTrials(new Date(), request.topic);
+      const learned = await drawLearned(sources, eligible, request, persona, learnedOptions);
       eligible = learned.ranking;
       base = { ...base, learned };
     }
@@ -220,23 +272,28 @@ export function createChannelDecision(
       }
     }
 
-    const reserved = await reserveSend(db, eligible, caps, {
-      key: request.key,
-      consumerId: request.consumerId,
-      journeyId: request.journeyId,
-      journeyVersion: request.journeyVersion,
-      workflowId: request.workflowId,
-      runId: request.runId,
-      step: request.step,
-      attempt: request.attempt,
-      topic: request.topic,
-      capped: !transactional,
-    });
+    const reserved = await sources.reserve(
+      eligible,
+      caps,
+      {
+        key: request.key,
+        consumerId: request.consumerId,
+        journeyId: request.journeyId,
+        journeyVersion: request.journeyVersion,
+        workflowId: request.workflowId,
+        runId: request.runId,
+        step: request.step,
+        attempt: request.attempt,
+        topic: request.topic,
+        capped: !transactional,
+      },
+      Date.parse(request.now),
+    );
     const capped = reserved.overCap.map((channel) => ({ channel, reason: 'frequency-cap' as const }));
     if (reserved.channel) {
       if (request.learned) {
         const window = durationMs(request.learned.rewardWindow ?? LEARNED_DEFAULTS.rewardWindow);
-        await openTrial(db, {
+        await sources.openTrial({
           key: request.key,
           topic: request.topic,
           persona,

@@ -28,6 +28,7 @@ import { eventReceiptsRoutes } from './routes/event-receipts';
 import { eventsRoutes } from './routes/events';
 import { eventsBulkRoutes } from './routes/events-bulk';
 import { healthRoutes } from './routes/health';
+import { simulationRoutes } from './routes/simulations';
 import { journeysRoutes } from './routes/journeys';
 import { metricsRoutes, requestMetrics } from './routes/metrics';
 import { messageResendRoutes } from './routes/message-resend';
@@ -122,6 +123,14 @@ export function createApp(deps: AppDeps): Express {
   v1.use(suppressionsRoutes({ db, log }));
   v1.use(
     journeysRoutes({ db, client, router, log, validation: { webhookAllowedHosts: config.webhooks?.allowedHosts } }),
+  );
+  v1.use(
+    simulationRoutes({
+      db,
+      settings: config.channels,
+      log,
+      validation: { webhookAllowedHosts: config.webhooks?.allowedHosts },
+    }),
   );
   v1.use(analyticsRoutes({ db, currency: config.channels.currency }));
   v1.use(runSearchRoutes({ client, encryptionKeys: config.encryption?.keys }));

@@ -15,6 +15,7 @@ import { emailWebhooksPaths } from './routes/email-webhooks';
 import { eventReceiptsPaths } from './routes/event-receipts';
 import { eventsPaths } from './routes/events';
 import { eventsBulkPaths } from './routes/events-bulk';
+import { simulationAnswerSchemas, simulationPaths } from './routes/simulations';
 import { journeysPaths } from './routes/journeys';
 import { messageResendPaths } from './routes/message-resend';
 import { messagesPaths } from './routes/messages';
@@ -39,6 +40,7 @@ const allPaths: OpenApiPaths[] = [
   topicsPaths,
   suppressionsPaths,
   journeysPaths,
+  simulationPaths,
   analyticsPaths,
   runSearchPaths,
   runsPaths,
@@ -198,7 +200,7 @@ export function openApiDocument(): JsonSchema {
     ],
     paths: withCommonAnswers(mergePaths(allPaths)),
     components: {
-      schemas: { ...components, ...answerSchemas, ...schemas },
+      schemas: { ...components, ...answerSchemas, ...simulationAnswerSchemas, ...schemas },
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
     },
   };

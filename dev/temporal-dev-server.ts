@@ -4,7 +4,7 @@
  * A watchdog stops it if we die first; its pid file lets the next start stop one a crash left behind.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, rmSync } from 'node:fs';
+import { closeSync, openSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -13,24 +13,10 @@ import { searchAttributes } from '../contract/search-attributes';
 import type { Logger } from '../runtime/logger';
 import { assertPortFree, runs, stopLeftover, writePidFile } from './pid-files';
 import { watchOver } from './watchdog';
+import { toolPath } from '../runtime/tools';
 
-/** The project-local tools folder installed by scripts/install-tools.sh. */
-export const toolsBin = path.resolve(
-  __dirname,
-  '..',
-  ...(path.basename(path.resolve(__dirname, '..')) === 'dist' ? ['..'] : []),
-  '.tools',
-  'venv',
-  'bin',
-);
-
-/** Path of a tool in the tools folder, with a clear error when the install step has not run. */
-export function toolPath(name: 'temporal' | 'temporal-test-server'): string {
-  const file = path.join(toolsBin, name);
-  if (!existsSync(file))
-    throw new Error(`${file} is missing: run \`bash scripts/install-tools.sh\` (npm install runs it)`);
-  return file;
-}
+/** Moved to runtime/ (journey simulations start the test server too); kept here for the tools that import it. */
+export { toolPath, toolsBin } from '../runtime/tools';
 
 const cliTypeNames: Record<string, string> = {
   [SearchAttributeType.KEYWORD]: 'Keyword',

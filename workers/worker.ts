@@ -38,6 +38,8 @@ export interface JourneyWorkerOptions {
    * {@link tracingWorkflowInterceptorModules}. @default no tracing: no interceptor, no sink
    */
   tracing?: Tracing;
+  /** Sinks of the workflow worker (a simulation silences the runs' own log lines). @default the SDK's logger sink */
+  sinks?: WorkerOptions['sinks'];
 }
 
 /** The tracing interceptors and the workflow span sink of a worker; none without tracing. */
@@ -81,6 +83,7 @@ export async function createJourneyWorkers(options: JourneyWorkerOptions): Promi
     ...tracingOptions(options.tracing, true),
     taskQueue: options.taskQueue,
     activities: options.activities,
+    ...(options.sinks ? { sinks: options.sinks } : {}),
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),
