@@ -285,7 +285,12 @@ describe('the API while PostgreSQL or Temporal is down (a running `npm start` st
               missing.push(`${a.eventId}: no outcome`);
               return;
             }
-            const run = await call(stack, 'GET', `/v1/runs/${encodeURIComponent(workflowId)}`);
+            // The state is a query its worker answers: a busy worker may make the API answer 503; ask again.
+            let run = await call(stack, 'GET', `/v1/runs/${encodeURIComponent(workflowId)}`);
+            for (let retry = 0; run.status === 503 && retry < 5; retry++) {
+              await sleep(2_000);
+              run = await call(stack, 'GET', `/v1/runs/${encodeURIComponent(workflowId)}`);
+            }
             if (run.status !== 200 || run.body.state?.consumerId !== a.consumerId)
               missing.push(`${a.eventId}: ${run.status}`);
           }),

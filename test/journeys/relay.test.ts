@@ -7,12 +7,13 @@ import { journeyWorkflowId } from '../../contract/workflow-ids';
 import { EventRelay } from '../../journeys/relay';
 import { JourneyRouter } from '../../journeys/router';
 import { seedJourneys } from '../../journeys/shipped';
-import type { Db } from '../../runtime/db';
+import { migrateLatest } from '../../migrations';
+import { createDb, type Db } from '../../runtime/db';
 import { acceptEvents, claimEvents } from '../../stores/event-inbox';
 import { findEventReceipt } from '../../stores/event-outcomes';
 import { claimReceipt } from '../../stores/event-receipts';
 import { silentLog } from '../support/api';
-import { openRunsTemporal, postgres, unique } from '../support/resources';
+import { freshDatabase, openRunsTemporal, postgres, unique } from '../support/resources';
 
 const event = (consumerId: string, type = 'bill.issued'): JourneyEvent => ({
   id: unique('evt'),
@@ -111,19 +112,28 @@ describe('journeys/relay', () => {
   });
 
   it('runs its loop until stopped, delivering what is accepted meanwhile', async () => {
-    const consumerId = unique('c');
-    const relay = relayWith();
-    // Scoped to this test's consumer by accepting only after the loop started and stopping once it is routed.
-    relay.start();
+    // A database of its own: the loop takes every waiting event it finds (other suites leave some behind).
+    const own = createDb(await freshDatabase());
     try {
-      const trigger = event(consumerId);
-      await acceptEvents(db, [trigger]);
-      for (let i = 0; (await findEventReceipt(db, trigger.id))?.status !== 'routed'; i++) {
-        assert.ok(i < 200, 'routed within 10 s');
-        await new Promise((resolve) => setTimeout(resolve, 50));
+      await migrateLatest(own);
+      await seedJourneys(own, { billReminderDelay: '3 days' }, silentLog);
+      const ownRouter = new JourneyRouter(own, client, { taskQueue: unique('relay'), log: silentLog });
+      await ownRouter.refresh();
+      const relay = new EventRelay(own, ownRouter, client, { log: silentLog });
+      relay.start();
+      try {
+        const trigger = event(unique('c'));
+        await acceptEvents(own, [trigger]);
+        for (let i = 0; (await findEventReceipt(own, trigger.id))?.status !== 'routed'; i++) {
+          assert.ok(i < 200, 'routed within 10 s');
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        assert.equal((await findEventReceipt(own, trigger.id))?.outcomes[0]?.outcome, 'started');
+      } finally {
+        await relay.stop();
       }
     } finally {
-      await relay.stop();
+      await own.destroy();
     }
   });
 });

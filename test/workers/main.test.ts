@@ -7,11 +7,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { JourneyRouter } from '../../journeys/router';
+import { migrateLatest } from '../../migrations';
+import { createDb, type Db } from '../../runtime/db';
 import { seedJourneys } from '../../journeys/shipped';
 import { silentLog } from '../support/api';
 import { newConsumerId } from '../support/consumers';
 import { parseScrape, type Scrape } from '../support/prometheus';
-import { freePort, onTeardown, postgres, startTimeSkipping, unique } from '../support/resources';
+import { freePort, freshDatabase, onTeardown, startTimeSkipping, unique } from '../support/resources';
 import { sinkEnv, sinks } from '../support/sinks';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -21,12 +23,17 @@ describe('npm run worker (workers/main.ts)', () => {
   let child: ChildProcess;
   let output = '';
   let metricsUrl: string;
+  /** A database of its own: the worker's relay delivers every waiting event it finds (other suites leave some). */
+  let db: Db;
   const taskQueue = unique('worker-main');
 
   before(async function () {
     this.timeout(120_000);
     env = await startTimeSkipping();
-    const { url } = await postgres();
+    const url = await freshDatabase();
+    db = createDb(url);
+    onTeardown(() => db.destroy());
+    await migrateLatest(db);
     const port = await freePort();
     metricsUrl = `http://127.0.0.1:${port}/metrics`;
     child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'workers/main.ts'], {
@@ -99,7 +106,6 @@ describe('npm run worker (workers/main.ts)', () => {
 
   it('counts a real send through the SMTP sink, its provider latency and the run that sent it', async function () {
     this.timeout(120_000);
-    const { db } = await postgres();
     await seedJourneys(db, { billReminderDelay: '3 days' }, silentLog);
     const router = new JourneyRouter(db, env.client, { taskQueue, log: silentLog });
     await router.refresh();
