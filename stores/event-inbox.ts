@@ -14,8 +14,9 @@ export interface Acceptance {
 }
 
 /**
- * Commits `events` to the inbox in one statement; an id already there (posted before, or earlier in the same
- * batch) is a `duplicate`, counted in its receipt's `deliveries` and not stored again. Answers in the order given.
+ * Commits `events` to the inbox in one statement; an id already there (posted before) is a `duplicate`, counted in
+ * its receipt's `deliveries` and not stored again; a repeat of an id earlier in the same batch is a `duplicate` too,
+ * not counted (the batch is one delivery). Answers in the order given.
  */
 export async function acceptEvents(
   db: Db,

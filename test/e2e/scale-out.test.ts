@@ -278,13 +278,9 @@ describe('scale-out: two worker processes and two API processes on one Temporal 
     for (const [name, exit] of Object.entries(exits)) assert.deepEqual(exit, { code: 0, signal: null }, name);
   });
 
-  // Skipped: a known bug, not of scale-out. Under this load (four Node processes, Temporal and PostgreSQL on two
-  // cores) a few welcomes fail for good with `TemplateError: Template does not render: rendering took longer than
-  // 3000 ms` (1 and 13 of 400 in two runs). activities/template-sandbox.ts starts a render's 3 s deadline when it
-  // posts the job, and a thread it has just spawned first loads ts-node and the Liquid engine (935 ms on an idle
-  // machine, against 2 ms for the next render): the deadline meant for the template counts the thread's start-up.
-  // Unskip once the deadline starts when the thread is ready.
-  it.skip('sends every welcome: no render fails while the workers are busy', () => {
+  // Under this load a render used to fail for good when a just-spawned rendering thread took its engines' start-up
+  // out of the 3 s render deadline (1 to 13 of 400 welcomes): fixed in activities/template-sandbox.ts.
+  it('sends every welcome: no render fails while the workers are busy', () => {
     assert.deepEqual(unsent, []);
   });
 });
