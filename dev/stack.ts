@@ -126,6 +126,7 @@ export async function startStack(config: Config, log: Logger, options: StackOpti
       rateLimits: config.channels.rateLimits,
       dataConverter: dataConverter(config.encryption.keys),
       tracing,
+      maxCachedWorkflows: config.workflowCacheSize,
     });
     const worker = workers.main;
     const running = workers.run();

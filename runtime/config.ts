@@ -58,6 +58,7 @@ const envSchema = z.object({
   BILL_REMINDER_DELAY: z.string().default('3 days'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty', 'auto']).default('auto'),
+  WORKFLOW_CACHE_SIZE: z.coerce.number().int().min(0).max(100_000).default(1000),
   RELAY_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
   RELAY_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
   RELAY_POLL_MS: z.coerce.number().int().min(1).max(60_000).default(50),
@@ -156,6 +157,8 @@ export interface Config {
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   /** `pretty`: one readable line per entry; `json`: JSON lines; `auto`: pretty when stdout is a terminal. @default 'auto' */
   logFormat: z.infer<typeof envSchema>['LOG_FORMAT'];
+  /** Runs kept in the workflow worker's sticky cache (bounds its memory however many runs wait). @default 1000 */
+  workflowCacheSize: number;
   /** The event relay (journeys/relay.ts): events per round, deliveries in flight, idle poll, lease of a taken event. */
   relay: { batchSize: number; concurrency: number; pollMs: number; leaseMs: number };
   /** Prometheus metrics (runtime/metrics.ts). */
@@ -259,6 +262,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     journeys: { billReminderDelay: e.BILL_REMINDER_DELAY },
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
+    workflowCacheSize: e.WORKFLOW_CACHE_SIZE,
     relay: {
       batchSize: e.RELAY_BATCH_SIZE,
       concurrency: e.RELAY_CONCURRENCY,

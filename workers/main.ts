@@ -39,6 +39,7 @@ async function main(): Promise<void> {
       rateLimits: config.channels.rateLimits,
       dataConverter: dataConverter(config.encryption.keys),
       tracing,
+      maxCachedWorkflows: config.workflowCacheSize,
     });
     // The relay delivers the events the API committed to the inbox (any number of worker processes may run it).
     const clientConnection = await Connection.connect({ address: config.temporal.address ?? 'localhost:7233' });

@@ -40,6 +40,12 @@ export interface JourneyWorkerOptions {
   tracing?: Tracing;
   /** Sinks of the workflow worker (a simulation silences the runs' own log lines). @default the SDK's logger sink */
   sinks?: WorkerOptions['sinks'];
+  /**
+   * Runs kept in the workflow worker's sticky cache. Journey runs wait for days between steps, so a cached run is
+   * rarely woken soon: a small cache bounds the worker's memory however many runs wait (a run not cached is replayed
+   * from its history when it wakes). @default the SDK's, from the heap size (about 2300 with a 4 GiB heap)
+   */
+  maxCachedWorkflows?: number;
 }
 
 /** The tracing interceptors and the workflow span sink of a worker; none without tracing. */
@@ -84,6 +90,7 @@ export async function createJourneyWorkers(options: JourneyWorkerOptions): Promi
     taskQueue: options.taskQueue,
     activities: options.activities,
     ...(options.sinks ? { sinks: options.sinks } : {}),
+    ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),
