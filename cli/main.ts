@@ -32,6 +32,11 @@ JOURNEYS_API_KEY, else the first key of API_KEYS, else npm start's development k
                                   --all (every page) --json
   import <file.ndjson|->           import events in bulk (one JSON event per line; - reads stdin),
                                   streamed to POST /v1/events/bulk; bad lines by number
+  simulate <journeyId|file.json>  simulate a journey before publishing it (POST /v1/journeys/:id/simulate):
+                                  --version <n|draft|latest> (default draft; a file is simulated as written),
+                                  --consumers <id,id,...> | --filter <key=value,...> [--limit <n>] |
+                                  --synthetic <n>, --horizon <duration>, --seed <seed>, --request <file.json>
+                                  (any field of the request: events, delivery, ...), --json (the whole answer)
   state <workflowId> [--json]     one run's status and state
   cancel <workflowId>             cancel a run
 
@@ -97,6 +102,58 @@ async function readJson(file: string): Promise<unknown> {
 }
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
+
+/** The parts of a simulation's answer (journeys/simulation/report.ts) the CLI prints. */
+interface SimulationSummary {
+  journeyId: string;
+  version: number | string;
+  horizon: string;
+  elapsedMs: number;
+  runs: Record<string, number>;
+  paths: { steps: string[]; runs: number; share: number }[];
+  otherPaths: number;
+  messages: {
+    sent: Record<string, number>;
+    skipped: Record<string, number>;
+    failed: Record<string, number>;
+    deferred: Record<string, number>;
+  };
+  cost: { currency: string; byChannel: Record<string, number>; total: number };
+  duration: { runs: number; p50?: { text: string }; p90?: { text: string } };
+}
+
+const listed = (counts: Record<string, number>) =>
+  Object.entries(counts)
+    .filter(([, n]) => n > 0)
+    .map(([key, n]) => `${key} ${n}`)
+    .join(', ') || 'none';
+
+/** A simulation's answer, for people. */
+function printSimulation(report: SimulationSummary): void {
+  const { runs, messages, cost } = report;
+  print(
+    `${report.journeyId} (${typeof report.version === 'number' ? `version ${report.version}` : report.version}): ` +
+      `${counted(runs.total ?? 0, 'run')} over ${report.horizon}, simulated in ${(report.elapsedMs / 1000).toFixed(1)} s`,
+  );
+  print(
+    `  runs: converted ${runs.converted}, completed ${runs.completed}, failed ${runs.failed}, running at the horizon ` +
+      `${runs.running}; conversion ${((runs.conversionRate ?? 0) * 100).toFixed(1)} %`,
+  );
+  print(`  journey time: p50 ${report.duration.p50?.text ?? '-'}, p90 ${report.duration.p90?.text ?? '-'}`);
+  const { total: sentTotal = 0, ...sent } = messages.sent;
+  print(`  messages: ${sentTotal} (${listed(sent)})`);
+  print(
+    `  skipped: ${listed(messages.skipped)}; failed: ${listed(messages.failed)}; deferred: ${listed(messages.deferred)}`,
+  );
+  print(`  cost: ${cost.total} ${cost.currency} (${listed(cost.byChannel)})`);
+  print('  paths:');
+  for (const path of report.paths.slice(0, 10))
+    print(
+      `    ${String(path.runs).padStart(5)}  ${(path.share * 100).toFixed(1).padStart(5)} %  ${path.steps.join(' > ')}`,
+    );
+  const more = report.paths.slice(10).reduce((sum, p) => sum + p.runs, report.otherPaths);
+  if (more > 0) print(`    ${String(more).padStart(5)}  on other paths`);
+}
 
 /** `1 run`, `2 runs`. */
 const counted = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
@@ -234,6 +291,75 @@ export async function run(argv: string[]): Promise<number> {
       }
       if (answer.errorsTruncated) process.stderr.write(`  (only the first ${answer.errors.length} bad lines listed)\n`);
       return answer.rejected > 0 ? 1 : 0;
+    }
+
+    case 'simulate': {
+      const parsed = parseArgs(args, [
+        'version',
+        'consumers',
+        'filter',
+        'limit',
+        'synthetic',
+        'horizon',
+        'seed',
+        'request',
+        'json',
+      ]);
+      const target = one(parsed, 'the journey id or file');
+      const option = (name: string) => parsed.options.get(name);
+      const body: Record<string, unknown> = option('request')
+        ? ((await readJson(option('request')!)) as Record<string, unknown>)
+        : {};
+      let id = target;
+      if (target.endsWith('.json')) {
+        const definition = await readJson(target);
+        const fileId = (definition as { id?: unknown } | null)?.id;
+        if (typeof fileId !== 'string' || fileId === '') throw new UsageError(`${target} has no "id"`);
+        id = fileId;
+        body.definition = definition;
+      } else if (option('version')) {
+        const version = option('version')!;
+        body.version = /^\d+$/.test(version) ? Number(version) : version;
+      }
+      if (option('consumers')) body.sample = { consumerIds: option('consumers')!.split(',').filter(Boolean) };
+      else if (option('synthetic')) body.sample = { synthetic: { count: Number(option('synthetic')) } };
+      else if (option('filter') || option('limit')) {
+        const attributes = Object.fromEntries(
+          (option('filter') ?? '')
+            .split(',')
+            .filter(Boolean)
+            .map((pair) => {
+              const [key = '', value = ''] = pair.split(/=(.*)/s, 2);
+              if (!key) throw new UsageError(`--filter wants key=value pairs, not ${pair}`);
+              let parsedValue: unknown = value;
+              try {
+                parsedValue = JSON.parse(value);
+              } catch {
+                // a plain string
+              }
+              return [key, parsedValue];
+            }),
+        );
+        body.sample = {
+          ...(Object.keys(attributes).length > 0 ? { filter: { attributes } } : {}),
+          limit: Number(option('limit') ?? 1000),
+        };
+      }
+      if (!body.sample)
+        throw new UsageError('say which consumers: --consumers, --filter/--limit, --synthetic or --request');
+      if (option('horizon')) body.horizon = option('horizon');
+      if (option('seed')) body.seed = /^-?\d+$/.test(option('seed')!) ? Number(option('seed')) : option('seed');
+      const report = await api().request<SimulationSummary>(
+        'POST',
+        `/v1/journeys/${encodeURIComponent(id)}/simulate`,
+        body,
+      );
+      if (parsed.options.has('json')) {
+        print(JSON.stringify(report, null, 2));
+        return 0;
+      }
+      printSimulation(report);
+      return 0;
     }
 
     case 'state': {
