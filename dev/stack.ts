@@ -12,7 +12,6 @@ import { createConfiguredApp } from '../api/app';
 import { listen } from '../api/server';
 import { createJourneyWorkers } from '../workers/worker';
 import { EventRelay } from '../journeys/relay';
-import { JourneyRouter } from '../journeys/router';
 import type { Config } from '../runtime/config';
 import { dataConverter } from '../runtime/payload-codec';
 import { migrateLatest } from '../migrations';
@@ -167,15 +166,12 @@ export async function startStack(config: Config, log: Logger, options: StackOpti
       temporalMetricsUrl: temporalMetricsUrl(config.metrics.temporalAddress),
     });
     onStop('router', () => Promise.resolve(router.stop()));
-    // The workers run in this process, so the relay that delivers the inbox's events does too, as in a worker
-    // process: with a pool and a router of its own, so that its deliveries never hold the connections the API's
-    // accept path needs.
+    // The workers run in this process, so the relay that delivers the inbox's events does too: with a pool of its
+    // own for its rounds, so that they never hold the connections the API's accept path needs, and the API's router,
+    // which knows a journey the moment the API publishes it.
     const relayDb = createDb(databaseUrl);
     onStop('relay db', () => relayDb.destroy());
-    const relayRouter = new JourneyRouter(relayDb, client, { taskQueue: config.temporal.taskQueue, log });
-    await relayRouter.start();
-    onStop('relay router', () => Promise.resolve(relayRouter.stop()));
-    const relay = new EventRelay(relayDb, relayRouter, client, { log, ...config.relay });
+    const relay = new EventRelay(relayDb, router, client, { log, ...config.relay });
     relay.start();
     onStop('relay', () => relay.stop());
     const server = await listen(app, config.api.port, options.apiHost ?? config.api.host);
