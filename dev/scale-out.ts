@@ -8,7 +8,8 @@
  * exactly what `npm run api` and `npm run worker` run.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import type { JourneyDefinition } from '../contract/journey-definition';
+import { freePort } from './ports';
 import path from 'node:path';
 import type { Logger } from '../runtime/logger';
 import { startTemporalDevServer } from './temporal-dev-server';
@@ -203,15 +204,30 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
+/**
+ * The journey the scale-out test and benchmark run: a welcome email on `trigger`, then an hour's wait, so that every
+ * run sends exactly one message and stays open while the load goes on.
+ */
+export function welcomeJourney(id: string, trigger: string): JourneyDefinition {
+  return {
+    id,
+    name: 'Scale-out welcome',
+    topic: 'marketing',
+    trigger: { event: trigger },
+    reentry: { policy: 'after-exit' },
+    goals: [],
+    exits: [],
+    start: 'welcome',
+    steps: [
+      {
+        id: 'welcome',
+        type: 'send',
+        channels: ['email'],
+        templates: { email: { subject: 'Welcome', text: 'Welcome {{ trigger.data.n }}' } },
+        next: 'later',
+      },
+      { id: 'later', type: 'wait', duration: '1 hour', next: 'done' },
+      { id: 'done', type: 'exit' },
+    ],
+  };
 }

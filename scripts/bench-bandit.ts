@@ -9,7 +9,7 @@
  *                           [--cost-weight 0 --costs email=0.0004,sms=0.0083,voice=0.014,print=0.75] [--json]
  */
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { freePort } from '../dev/ports';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -40,17 +40,6 @@ function perChannel(text: string): Partial<Record<Channel, number>> {
       return [channel.trim(), number];
     }),
   );
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 async function main(): Promise<void> {

@@ -27,9 +27,9 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import type { JourneyEvent } from '../contract/events';
-import type { JourneyDefinition } from '../contract/journey-definition';
 import { startEmbeddedPostgres } from '../dev/embedded-postgres';
-import { freePort, type ServiceProcess, startTopology } from '../dev/scale-out';
+import { freePort } from '../dev/ports';
+import { type ServiceProcess, startTopology, welcomeJourney } from '../dev/scale-out';
 import { createDb, type Db } from '../runtime/db';
 
 const { values: args } = parseArgs({
@@ -47,27 +47,7 @@ const KEY = 'bench-scale-out-key';
 const JOURNEY_ID = 'scale-welcome';
 const TRIGGER = 'scale.signed-up';
 
-const journey: JourneyDefinition = {
-  id: JOURNEY_ID,
-  name: 'Scale-out welcome',
-  topic: 'marketing',
-  trigger: { event: TRIGGER },
-  reentry: { policy: 'after-exit' },
-  goals: [],
-  exits: [],
-  start: 'welcome',
-  steps: [
-    {
-      id: 'welcome',
-      type: 'send',
-      channels: ['email'],
-      templates: { email: { subject: 'Welcome', text: 'Welcome {{ trigger.data.n }}' } },
-      next: 'later',
-    },
-    { id: 'later', type: 'wait', duration: '1 hour', next: 'done' },
-    { id: 'done', type: 'exit' },
-  ],
-};
+const journey = welcomeJourney(JOURNEY_ID, TRIGGER);
 
 /** Latency percentiles of one API, in ms. */
 interface ApiFigures {

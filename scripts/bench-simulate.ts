@@ -7,7 +7,7 @@
  *   npm run bench:simulate -- [--consumers 1000] [--horizon '30 days'] [--repeat 3] [--synthetic] [--json]
  */
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { freePort } from '../dev/ports';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -95,17 +95,6 @@ export const benchJourney: JourneyDefinition = {
     { id: 'done', type: 'exit' },
   ],
 };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });

@@ -25,7 +25,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { freePort } from '../dev/ports';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -69,17 +69,6 @@ const targets = { acceptP99Ms: 100, apiOverFloor: 1.5, e2eOverBare: 0.8, rssByte
 
 /** Progress goes to stderr, so `--json` leaves stdout to the figures. */
 const say = (text: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${text}\n`);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -10,7 +10,7 @@
  * The waits are shortened (`--wait`) so the runs end in seconds; a wait's length is not in its history's shape.
  */
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { freePort } from '../dev/ports';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -89,17 +89,6 @@ export function fiveStepJourney(wait: string): JourneyDefinition {
       { id: 'done', type: 'exit' },
     ],
   };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** What one run left in Temporal. */

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { Client, Connection } from '@temporalio/client';
 import type { JourneyEvent } from '../../contract/events';
-import type { JourneyDefinition } from '../../contract/journey-definition';
 import { searchAttributes } from '../../contract/search-attributes';
 import type { BulkAnswer } from '../../api/routes/events-bulk';
-import { startTopology, type ServiceProcess, type Topology } from '../../dev/scale-out';
+import { startTopology, type ServiceProcess, type Topology, welcomeJourney } from '../../dev/scale-out';
 import { createDb, type Db } from '../../runtime/db';
 import { parseScrape } from '../support/prometheus';
 import { freshDatabase, onTeardown, tempDir, unique } from '../support/resources';
@@ -28,27 +27,7 @@ describe('scale-out: two worker processes and two API processes on one Temporal 
   const journeyId = unique('scale');
   const trigger = 'scale.signed-up';
 
-  const journey: JourneyDefinition = {
-    id: journeyId,
-    name: 'Scale-out welcome',
-    topic: 'marketing',
-    trigger: { event: trigger },
-    reentry: { policy: 'after-exit' },
-    goals: [],
-    exits: [],
-    start: 'welcome',
-    steps: [
-      {
-        id: 'welcome',
-        type: 'send',
-        channels: ['email'],
-        templates: { email: { subject: 'Welcome', text: 'Welcome {{ trigger.data.n }}' } },
-        next: 'later',
-      },
-      { id: 'later', type: 'wait', duration: '1 hour', next: 'done' },
-      { id: 'done', type: 'exit' },
-    ],
-  };
+  const journey = welcomeJourney(journeyId, trigger);
 
   const call = async (api: ServiceProcess, method: string, route: string, body?: unknown) => {
     const res = await fetch(`${api.url}${route}`, {
