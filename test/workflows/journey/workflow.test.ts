@@ -203,7 +203,8 @@ describe('journeyWorkflow (the interpreter)', function () {
     ]);
     const taken = new Set<string>();
     await h.run(async () => {
-      for (let i = 0; i < 8 && taken.size < 2; i++) {
+      // Until both paths are seen: 30 runs leave a 2^-29 chance that one is never drawn (8 left 1 in 128).
+      for (let i = 0; i < 30 && taken.size < 2; i++) {
         const consumer = await newConsumer();
         const handle = await start(definition, consumer.id);
         const final = await handle.result();
