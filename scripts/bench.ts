@@ -12,11 +12,14 @@
  *    (the shipped bill reminder's email, to the outbox) in journeys/s, against a bare Temporal baseline on the same
  *    server in the same run (scripts/bench-workflow.ts: one activity that records a row, then a sleep; started by a
  *    plain client at saturation, run by a worker in this process on its own task queue);
- * 5. RSS: `--waiting` journeys started and waiting on their 3-day timer, then the stack process's VmRSS;
+ * 5. RSS: `--waiting` journeys started and waiting on their 3-day timer, then the stack process's VmRSS; with
+ *    `--waiting-via bulk` they come in as one NDJSON import (`POST /v1/events/bulk`), so the phase also shows a
+ *    `--waiting`-line import whose every line starts a journey;
  * 6. bulk: `POST /v1/events/bulk` (NDJSON) of `--bulk-lines` events, when the API has it, against the floor's
  *    batched inserts.
  *
  *   npm run bench -- [--rates 25,50,100,200,400] [--duration 60] [--e2e-events 2000] [--waiting 100000]
+ *                    [--waiting-via api|bulk]
  *                    [--bulk-lines 100000] [--phases accept,e2e,rss,bulk] [--json]
  *
  * Open loop: requests are sent on schedule, not held back by slow answers, and each latency counts from the time
@@ -45,6 +48,8 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '10' },
     'e2e-events': { type: 'string', default: '1000' },
     waiting: { type: 'string', default: '10000' },
+    /** How the memory phase's journeys come in: `api` (POST /v1/events, batches of 100) or `bulk` (one NDJSON import). */
+    'waiting-via': { type: 'string', default: 'api' },
     'bulk-lines': { type: 'string', default: '100000' },
     /** Requests in flight at once where the benchmark saturates (end-to-end, RSS, bulk baseline). */
     concurrency: { type: 'string', default: '32' },
@@ -58,6 +63,9 @@ const rates = args.rates.split(',').map(Number);
 const durationS = Number(args.duration);
 const e2eEvents = Number(args['e2e-events']);
 const waitingJourneys = Number(args.waiting);
+const waitingVia = args['waiting-via'];
+if (waitingVia !== 'api' && waitingVia !== 'bulk')
+  throw new Error(`--waiting-via must be api or bulk, not ${waitingVia}`);
 const bulkLines = Number(args['bulk-lines']);
 const concurrency = Number(args.concurrency);
 const drainTimeoutMs = Number(args['drain-timeout']) * 1000;
@@ -501,16 +509,41 @@ async function memoryWithWaitingRuns(bench: Bench, idle: { rss: number; peak: nu
   const prefix = 'rss-';
   say(`rss: seeding ${k} consumers`);
   await seedConsumers(db, prefix, k);
-  say(`rss: ${k} bill reminders through the API (batches of 100), each waits 3 days after its email`);
   const started = Date.now();
-  await forEachLimited(Math.ceil(k / 100), 4, async (b) => {
-    const events = Array.from({ length: Math.min(100, k - b * 100) }, (_, j) => {
-      const id = `${prefix}${b * 100 + j}`;
-      return billIssued(id, id);
+  let imported: Record<string, unknown> | undefined;
+  if (waitingVia === 'bulk') {
+    say(`rss: ${k} bill reminders as one NDJSON import (POST /v1/events/bulk), each waits 3 days after its email`);
+    const lines = (function* () {
+      for (let i = 0; i < k; i += 1000) {
+        let chunk = '';
+        for (let j = i; j < Math.min(k, i + 1000); j++)
+          chunk += `${JSON.stringify(billIssued(`${prefix}${j}`, `${prefix}${j}`))}\n`;
+        yield chunk;
+      }
+    })();
+    const res = await fetch(`${apiUrl}/v1/events/bulk`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/x-ndjson' },
+      body: Readable.toWeb(Readable.from(lines)),
+      duplex: 'half',
     });
-    const res = await fetch(`${apiUrl}/v1/events`, { method: 'POST', headers, body: JSON.stringify(events) });
-    if (res.status !== 202) throw new Error(`POST /v1/events answered ${res.status}: ${await res.text()}`);
-  });
+    const answer = await res.text();
+    if (res.status !== 200 && res.status !== 202)
+      throw new Error(`POST /v1/events/bulk answered ${res.status}: ${answer}`);
+    imported = JSON.parse(answer) as Record<string, unknown>;
+    if (imported.accepted !== k)
+      throw new Error(`the import accepted ${String(imported.accepted)} of ${k} lines: ${answer}`);
+  } else {
+    say(`rss: ${k} bill reminders through the API (batches of 100), each waits 3 days after its email`);
+    await forEachLimited(Math.ceil(k / 100), 4, async (b) => {
+      const events = Array.from({ length: Math.min(100, k - b * 100) }, (_, j) => {
+        const id = `${prefix}${b * 100 + j}`;
+        return billIssued(id, id);
+      });
+      const res = await fetch(`${apiUrl}/v1/events`, { method: 'POST', headers, body: JSON.stringify(events) });
+      if (res.status !== 202) throw new Error(`POST /v1/events answered ${res.status}: ${await res.text()}`);
+    });
+  }
   const acceptedS = (Date.now() - started) / 1000;
   let lastLog = Date.now();
   const allWaiting = await until(
@@ -536,6 +569,8 @@ async function memoryWithWaitingRuns(bench: Bench, idle: { rss: number; peak: nu
   // Every bill reminder past its email waits on its 3-day timer: the earlier phases' runs too.
   const { count: waitingInStack } = await firstMessages(db, '');
   report.rss = {
+    via: waitingVia,
+    imported,
     waitingInStack,
     journeys: k,
     waiting: count,
@@ -577,6 +612,13 @@ async function memoryWithWaitingRuns(bench: Bench, idle: { rss: number; peak: nu
     value: reachedS,
     unit: 's',
   });
+  if (waitingVia === 'bulk')
+    report.figures.push({
+      section: 'memory',
+      figure: `${k}-line NDJSON import (each line starts a journey) accepted in`,
+      value: acceptedS,
+      unit: 's',
+    });
 }
 
 /**
