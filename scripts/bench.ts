@@ -50,6 +50,11 @@ const { values: args } = parseArgs({
     waiting: { type: 'string', default: '10000' },
     /** How the memory phase's journeys come in: `api` (POST /v1/events, batches of 100) or `bulk` (one NDJSON import). */
     'waiting-via': { type: 'string', default: 'api' },
+    /**
+     * Which journey the memory phase's runs wait in: `bill` (the shipped bill reminder: an email, then a 3-day
+     * wait) or `timer` (a journey published by the benchmark whose first step waits 3 days before its email).
+     */
+    'waiting-journey': { type: 'string', default: 'bill' },
     'bulk-lines': { type: 'string', default: '100000' },
     /** Requests in flight at once where the benchmark saturates (end-to-end, RSS, bulk baseline). */
     concurrency: { type: 'string', default: '32' },
@@ -66,6 +71,31 @@ const waitingJourneys = Number(args.waiting);
 const waitingVia = args['waiting-via'];
 if (waitingVia !== 'api' && waitingVia !== 'bulk')
   throw new Error(`--waiting-via must be api or bulk, not ${waitingVia}`);
+const waitingJourney = args['waiting-journey'];
+if (waitingJourney !== 'bill' && waitingJourney !== 'timer')
+  throw new Error(`--waiting-journey must be bill or timer, not ${waitingJourney}`);
+/** The `timer` journey of the memory phase: it waits 3 days, then emails. */
+const TIMER_JOURNEY = {
+  id: 'bench-waiting',
+  name: 'Benchmark: wait, then email',
+  topic: 'marketing',
+  trigger: { event: 'bench.waiting' },
+  reentry: { policy: 'after-exit' },
+  goals: [],
+  exits: [],
+  start: 'hold',
+  steps: [
+    { id: 'hold', type: 'wait', duration: '3 days', next: 'remind' },
+    {
+      id: 'remind',
+      type: 'send',
+      channels: ['email'],
+      templates: { email: { subject: 'Reminder', text: 'Still there?' } },
+      next: 'done',
+    },
+    { id: 'done', type: 'exit' },
+  ],
+};
 const bulkLines = Number(args['bulk-lines']);
 const concurrency = Number(args.concurrency);
 const drainTimeoutMs = Number(args['drain-timeout']) * 1000;
@@ -509,15 +539,44 @@ async function memoryWithWaitingRuns(bench: Bench, idle: { rss: number; peak: nu
   const prefix = 'rss-';
   say(`rss: seeding ${k} consumers`);
   await seedConsumers(db, prefix, k);
+  const event = (id: string): JourneyEvent =>
+    waitingJourney === 'bill'
+      ? billIssued(id, id)
+      : { id, type: 'bench.waiting', consumerId: id, occurredAt: new Date().toISOString(), data: {} };
+  /** Runs of this phase waiting on their timer: past the bill reminder's email, or in the timer journey's wait. */
+  const waitingRuns = async (): Promise<number> => {
+    if (waitingJourney === 'bill') return (await firstMessages(db, prefix)).count;
+    const { rows } = await db.raw<{ rows: { count: number }[] }>(
+      `select count(*)::int as count from journey_step_visits where journey_id = ? and step_id = 'hold'`,
+      [TIMER_JOURNEY.id],
+    );
+    return rows[0]!.count;
+  };
+  if (waitingJourney === 'timer') {
+    for (const [url, body] of [
+      ['/v1/journeys', TIMER_JOURNEY],
+      [`/v1/journeys/${TIMER_JOURNEY.id}/publish`, undefined],
+    ] as const) {
+      const res = await fetch(`${apiUrl}${url}`, {
+        method: 'POST',
+        headers,
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+      if (res.status !== 201) throw new Error(`POST ${url} answered ${res.status}: ${await res.text()}`);
+    }
+  }
+  const what =
+    waitingJourney === 'bill'
+      ? 'bill reminders, each waiting 3 days after its email,'
+      : `runs of ${TIMER_JOURNEY.id}, each waiting 3 days before its email,`;
   const started = Date.now();
   let imported: Record<string, unknown> | undefined;
   if (waitingVia === 'bulk') {
-    say(`rss: ${k} bill reminders as one NDJSON import (POST /v1/events/bulk), each waits 3 days after its email`);
+    say(`rss: ${k} ${what} as one NDJSON import (POST /v1/events/bulk)`);
     const lines = (function* () {
       for (let i = 0; i < k; i += 1000) {
         let chunk = '';
-        for (let j = i; j < Math.min(k, i + 1000); j++)
-          chunk += `${JSON.stringify(billIssued(`${prefix}${j}`, `${prefix}${j}`))}\n`;
+        for (let j = i; j < Math.min(k, i + 1000); j++) chunk += `${JSON.stringify(event(`${prefix}${j}`))}\n`;
         yield chunk;
       }
     })();
@@ -534,11 +593,10 @@ async function memoryWithWaitingRuns(bench: Bench, idle: { rss: number; peak: nu
     if (imported.accepted !== k)
       throw new Error(`the import accepted ${String(imported.accepted)} of ${k} lines: ${answer}`);
   } else {
-    say(`rss: ${k} bill reminders through the API (batches of 100), each waits 3 days after its email`);
+    say(`rss: ${k} ${what} through the API (batches of 100)`);
     await forEachLimited(Math.ceil(k / 100), 4, async (b) => {
       const events = Array.from({ length: Math.min(100, k - b * 100) }, (_, j) => {
-        const id = `${prefix}${b * 100 + j}`;
-        return billIssued(id, id);
+        return event(`${prefix}${b * 100 + j}`);
       });
       const res = await fetch(`${apiUrl}/v1/events`, { method: 'POST', headers, body: JSON.stringify(events) });
       if (res.status !== 202) throw new Error(`POST /v1/events answered ${res.status}: ${await res.text()}`);
@@ -548,11 +606,11 @@ async function memoryWithWaitingRuns(bench: Bench, idle: { rss: number; peak: nu
   let lastLog = Date.now();
   const allWaiting = await until(
     async () => {
-      const { count } = await firstMessages(db, prefix);
+      const count = await waitingRuns();
       if (Date.now() - lastLog > 30_000) {
         lastLog = Date.now();
         say(
-          `rss: ${count}/${k} runs past their first email (${(count / ((Date.now() - started) / 1000)).toFixed(1)}/s)`,
+          `rss: ${count}/${k} runs waiting on their timer (${(count / ((Date.now() - started) / 1000)).toFixed(1)}/s)`,
         );
       }
       return count >= k;
@@ -565,11 +623,14 @@ async function memoryWithWaitingRuns(bench: Bench, idle: { rss: number; peak: nu
   const stack = memoryOf(child.pid);
   const temporalServer = memoryOf(pidIn(path.join(dataDir, 'temporal.pid')));
   const postgres = memoryOf(pidIn(path.join(dataDir, 'postgres', 'postmaster.pid')));
-  const { count } = await firstMessages(db, prefix);
+  const count = await waitingRuns();
   // Every bill reminder past its email waits on its 3-day timer: the earlier phases' runs too.
-  const { count: waitingInStack } = await firstMessages(db, '');
+  const waitingInStack =
+    count +
+    (waitingJourney === 'bill' ? (await firstMessages(db, '')).count - count : (await firstMessages(db, '')).count);
   report.rss = {
     via: waitingVia,
+    journey: waitingJourney === 'bill' ? 'bill-reminder' : TIMER_JOURNEY.id,
     imported,
     waitingInStack,
     journeys: k,
