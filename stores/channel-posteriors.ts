@@ -99,26 +99,46 @@ async function resolve(
   return rows[0]?.resolved ?? 0;
 }
 
+/** How a trial resolves. */
+export type TrialOutcome = 'success' | 'failure';
+
+/**
+ * The delivery rule: a final delivery status resolves a trial rewarded by delivery (`delivered` a success; `failed`,
+ * `bounced`, `opted-out` a failure); any other status resolves nothing. Also applied by simulations in memory.
+ */
+export function deliveryOutcome(status: string): TrialOutcome | undefined {
+  if (status === 'delivered') return 'success';
+  return ['failed', 'bounced', 'opted-out'].includes(status) ? 'failure' : undefined;
+}
+
+/**
+ * The run-end rule, for each open conversion trial of a run that ended at `at`: a success when the run converted and
+ * the trial's window had not ended, else a failure. {@link applyRunEnd} applies it in SQL; simulations in memory.
+ */
+export function runEndOutcome(windowEndsAt: Date, run: { converted: boolean; at: Date }): TrialOutcome {
+  return run.converted && windowEndsAt.getTime() >= run.at.getTime() ? 'success' : 'failure';
+}
+
+/** The window rule: an open trial whose window ended before `now` is a failure ({@link expireTrials}). */
+export function windowExpired(windowEndsAt: Date, now: Date): boolean {
+  return windowEndsAt.getTime() < now.getTime();
+}
+
 /**
  * A final delivery status of a message: for a trial rewarded by delivery, `delivered` is a success and `failed`,
- * `bounced` or `opted-out` a failure. Trials rewarded by conversion wait for the goal. Returns trials resolved (0 or 1).
+ * `bounced` or `opted-out` a failure ({@link deliveryOutcome}). Trials rewarded by conversion wait for the goal.
+ * Returns trials resolved (0 or 1).
  */
 export function applyDeliveryOutcome(db: Db, key: string, status: string): Promise<number> {
-  const failed = ['failed', 'bounced', 'opted-out'];
-  if (status !== 'delivered' && !failed.includes(status)) return Promise.resolve(0);
-  return resolve(
-    db,
-    `key = :key and reward = 'delivery'`,
-    { key },
-    status === 'delivered' ? 'success' : 'failure',
-    status,
-  );
+  const outcome = deliveryOutcome(status);
+  if (!outcome) return Promise.resolve(0);
+  return resolve(db, `key = :key and reward = 'delivery'`, { key }, outcome, status);
 }
 
 /**
  * The end of a run: when it converted (its goal arrived at `at`), its open conversion trials whose window had not
  * ended are successes; every other open conversion trial of the run is a failure (a run that ended can no longer
- * see its goal). Returns trials resolved.
+ * see its goal): {@link runEndOutcome}. Returns trials resolved.
  */
 export async function applyRunEnd(
   db: Db,
@@ -190,6 +210,19 @@ export interface ChannelEstimate {
   interval: { low: number; high: number };
 }
 
+/** One arm's estimate from its counts: the posterior mean and 95 % credible interval, to 4 decimals. */
+export function estimateOf(arm: ArmRecord): ChannelEstimate {
+  const round = (value: number) => Math.round(value * 1e4) / 1e4;
+  const posterior = { alpha: 1 + arm.successes, beta: 1 + arm.failures };
+  const [low, high] = credibleInterval(posterior);
+  return {
+    ...arm,
+    trials: arm.successes + arm.failures,
+    mean: round(betaMean(posterior)),
+    interval: { low: round(low), high: round(high) },
+  };
+}
+
 /**
  * What the learned policy currently believes about each channel of `topic`, per reward and persona value (sends
  * whose reward window has passed are counted as failures first). A topic without learned sends has no estimates.
@@ -199,16 +232,6 @@ export async function channelEstimates(
   topic: string,
 ): Promise<{ topic: string; prior: string; estimates: ChannelEstimate[] }> {
   await expireTrials(db, new Date(), topic);
-  const round = (value: number) => Math.round(value * 1e4) / 1e4;
-  const estimates = (await topicArms(db, topic)).map((arm) => {
-    const posterior = { alpha: 1 + arm.successes, beta: 1 + arm.failures };
-    const [low, high] = credibleInterval(posterior);
-    return {
-      ...arm,
-      trials: arm.successes + arm.failures,
-      mean: round(betaMean(posterior)),
-      interval: { low: round(low), high: round(high) },
-    };
-  });
+  const estimates = (await topicArms(db, topic)).map(estimateOf);
   return { topic, prior: 'Beta(1, 1)', estimates };
 }
