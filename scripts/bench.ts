@@ -844,6 +844,15 @@ async function main(): Promise<void> {
   // The stack stops only when the benchmark stops it; anything else (a signal from outside) is said in the notes.
   let stopping = false;
   let stoppedEarly: string | undefined;
+  // Interrupted (Ctrl-C, a kill), the benchmark stops its stack first: its workers would go on running journeys.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      say(`${signal}: stopping the stack; its data folder is kept: ${dataDir}`);
+      stopping = true;
+      if (child.exitCode !== null) process.exit(130);
+      child.once('exit', () => process.exit(130));
+      child.kill('SIGINT');
+    });
   child.once('exit', (code, signal) => {
     if (!stopping)
       stoppedEarly = `the stack process exited during the run (code ${code}, signal ${signal}); its log says why`;
