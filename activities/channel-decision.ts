@@ -32,6 +32,8 @@ import { durationMs } from '../contract/durations';
 import { FailureType } from '../contract/failures';
 import type { JourneyDefinition } from '../contract/journey-definition';
 import { quietHoursEnd, validZone } from './schedule';
+import { planSendTime, SIGNAL_LOOKBACK_MS, SEND_TIME_DEFAULTS, type SendTimeRequest } from './send-time';
+import { type SendTimeSignal, sendTimeSignals } from '../stores/send-time-signals';
 
 /** What the workflow asks: one attempt of one send step. */
 export interface ChannelDecisionRequest {
@@ -58,6 +60,8 @@ export interface ChannelDecisionRequest {
   now: string;
   /** Set by a step with `policy: 'learned'`: rank the allowed channels by a Thompson draw (step defaults apply). */
   learned?: { persona?: string; reward?: ChannelReward; rewardWindow?: string; costWeight?: number };
+  /** Set by a step with `sendTime`: hold the send to the consumer's best local hour (step defaults apply). */
+  sendTime?: SendTimeRequest;
 }
 
 /** Options of the learned policy's decisions. */
@@ -191,6 +195,8 @@ export interface DecisionSources {
   ): Promise<Record<Channel, ArmCounts>>;
   expireTrials(now: Date, topic: string): Promise<void>;
   openTrial(trial: ChannelTrial): Promise<void>;
+  /** The consumer's send-time signals since `since`; without it a step with `sendTime` holds to its default time. */
+  sendTimeSignals?(consumerId: string, since: Date): Promise<SendTimeSignal[]>;
 }
 
 /** A knex instance is a function; sources are a plain object. */
@@ -209,6 +215,7 @@ export function databaseSources(db: Db): DecisionSources {
       await expireTrials(db, now, topic);
     },
     openTrial: (trial) => openTrial(db, trial),
+    sendTimeSignals: (consumerId, since) => sendTimeSignals(db, consumerId, since),
   };
 }
 
@@ -254,14 +261,31 @@ export function createChannelDecision(
       base = { ...base, learned };
     }
 
-    // Quiet hours: when the best eligible channel is held back by them, the send waits for them to end.
     const first = eligible[0];
-    if (first && request.quietHours === 'respect' && preferences.quietHours && QUIET_CHANNELS.includes(first)) {
-      const zone = validZone(
-        preferences.timeZone ??
-          (typeof consumer.attributes.timeZone === 'string' ? consumer.attributes.timeZone : undefined),
-      );
-      const end = quietHoursEnd(Date.parse(request.now), zone, preferences.quietHours);
+    const zone = validZone(
+      preferences.timeZone ??
+        (typeof consumer.attributes.timeZone === 'string' ? consumer.attributes.timeZone : undefined),
+    );
+    const quiet = request.quietHours === 'respect' ? (preferences.quietHours ?? undefined) : undefined;
+
+    // Send time: a send on email, SMS or voice waits for the consumer's best hour (or the default) first.
+    if (first && request.sendTime && QUIET_CHANNELS.includes(first)) {
+      const now = Date.parse(request.now);
+      const learn = request.sendTime.learn ?? SEND_TIME_DEFAULTS.learn;
+      const signals =
+        learn && sources.sendTimeSignals
+          ? await sources.sendTimeSignals(request.consumerId, new Date(now - SIGNAL_LOOKBACK_MS))
+          : [];
+      const plan = planSendTime({ now, zone, setting: request.sendTime, signals, quietHours: quiet });
+      base = { ...base, sendTime: plan.decision };
+      if (plan.until !== undefined) {
+        return { ...base, dropped, deferredUntil: new Date(plan.until).toISOString(), deferredFor: 'send-time' };
+      }
+    }
+
+    // Quiet hours: when the best eligible channel is held back by them, the send waits for them to end.
+    if (first && quiet && QUIET_CHANNELS.includes(first)) {
+      const end = quietHoursEnd(Date.parse(request.now), zone, quiet);
       if (end !== undefined) {
         return {
           ...base,

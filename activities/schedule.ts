@@ -41,8 +41,8 @@ export function validZone(zone: string | undefined): string {
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
-/** The wall-clock fields of `instant` in `zone`. */
-function wallClock(instant: number, zone: string) {
+/** The wall-clock fields of `instant` in `zone` (`weekday` 1 = Monday ... 7 = Sunday). */
+export function wallClock(instant: number, zone: string) {
   let format = formatters.get(zone);
   if (!format) {
     format = new Intl.DateTimeFormat('en-US', {
@@ -147,7 +147,8 @@ export interface QuietHours {
   end: string;
 }
 
-const minutesOf = (time: string): number => {
+/** Minutes since local midnight of an `HH:MM` time. */
+export const minutesOf = (time: string): number => {
   const [hour = 0, minute = 0] = time.split(':').map(Number);
   return hour * 60 + minute;
 };

@@ -48,11 +48,41 @@ export interface ChannelDecision {
   orderFrom: 'step' | 'consumer' | 'persona' | 'journey' | 'default';
   channel?: Channel;
   dropped: { channel: Channel; reason: DropReason }[];
-  /** Set when the send waits: until the consumer's quiet hours end, or a frequency-cap window frees up. */
+  /**
+   * Set when the send waits: until the consumer's quiet hours end, a frequency-cap window frees up, or the hour a
+   * step with `sendTime` holds it to.
+   */
   deferredUntil?: string;
-  deferredFor?: 'quiet-hours' | 'frequency-cap';
+  deferredFor?: 'quiet-hours' | 'frequency-cap' | 'send-time';
   /** Set by a send step with `policy: 'learned'`: what the Thompson draw saw and drew. */
   learned?: LearnedDraw;
+  /** Set by a send step with `sendTime` (email, SMS and voice; a letter is not held): what the hold saw and did. */
+  sendTime?: SendTimeDecision;
+}
+
+/**
+ * What a send-time hold saw and did: the consumer's signals (delivered messages, conversions) by local hour,
+ * recency-weighted, the hour they point to, and whether the send waits for it.
+ */
+export interface SendTimeDecision {
+  /** The zone the hours are local to (the consumer's, else UTC). */
+  timeZone: string;
+  /** Signals found within the lookback (180 days). */
+  signals: number;
+  /** Local hours with signals, best first (at most 5): recency-weighted sum (half-life 30 days) and count. */
+  hours: { hour: number; weight: number; count: number }[];
+  /** The best local hour the signals point to (quiet hours left out), when they point to one. */
+  bestHour?: number;
+  /** `learned`: held to `bestHour`; `default`: to the step's default time (fewer than `minSignals`, or `learn: false`). */
+  source: 'learned' | 'default';
+  /** The local time the send is held to, `HH:MM`. */
+  target: string;
+  /**
+   * `held`: the send waits until `deferredUntil`; `now`: the local time is within the hour from `target`;
+   * `max-hold-exceeded`: the next `target` is past `maxHold` from the step's first decision, so it goes at once;
+   * `target-in-quiet-hours`: the target falls in the consumer's quiet hours, so it is not held for it.
+   */
+  outcome: 'held' | 'now' | 'max-hold-exceeded' | 'target-in-quiet-hours';
 }
 
 /**

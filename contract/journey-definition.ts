@@ -80,7 +80,27 @@ export interface SendStep extends StepBase {
   rewardWindow?: string;
   /** Learned only: subtracted from each draw, times the channel's unit cost (CHANNEL_COSTS). @default 0 */
   costWeight?: number;
+  /**
+   * Holds the send to the consumer's best local hour, learned from their past deliveries and conversions, else to
+   * the step's default time (docs/journeys.md "Send-time optimisation"); quiet hours and caps still apply after it.
+   */
+  sendTime?: SendTimeSetting;
   next?: string;
+}
+
+/** The longest `sendTime.maxHold` a step may set: 7 days. */
+export const MAX_SEND_HOLD_MS = 7 * 86_400_000;
+
+/** A send step's send-time optimisation: what it learns from, what it falls back to, how long it may hold. */
+export interface SendTimeSetting {
+  /** Learn the consumer's best local hour; `false` holds every send to `defaultTime`. @default true */
+  learn?: boolean;
+  /** Local `HH:MM` the send is held to when nothing is learned (too few signals, or `learn: false`). @default '10:00' */
+  defaultTime?: string;
+  /** The longest the send is held, counted from the step's first decision; beyond it, it goes at once. @default '24 hours' */
+  maxHold?: string;
+  /** Signals (delivered messages, conversions) a consumer needs before their learned hour is used. @default 3 */
+  minSignals?: number;
 }
 
 /** Sleeps for a duration (`'3 days'`, `'90 minutes'`). */

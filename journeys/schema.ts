@@ -5,15 +5,17 @@
  */
 import { z } from 'zod';
 import { channels } from '../contract/channels';
+import { durationMs } from '../contract/durations';
 import { MAX_HOLDOUT_PERCENT } from '../contract/holdout';
-import type {
-  ComparisonOp,
-  Condition,
-  EventMatch,
-  JourneyDefinition,
-  MessageTemplate,
-  ReentryPolicy,
-  Step,
+import {
+  type ComparisonOp,
+  type Condition,
+  type EventMatch,
+  type JourneyDefinition,
+  MAX_SEND_HOLD_MS,
+  type MessageTemplate,
+  type ReentryPolicy,
+  type Step,
 } from '../contract/journey-definition';
 
 /** Consumer ids and other keys that end up in workflow ids: printable, no spaces. */
@@ -70,6 +72,11 @@ export const dataPath = z
 
 /** `HH:MM`, 00:00 to 23:59. */
 const timeOfDay = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day HH:MM between 00:00 and 23:59');
+
+/** How long a send step may hold a send for its send time: longer than zero, at most 7 days. */
+const sendHold = duration
+  .refine((value) => !durationPattern.test(value) || durationMs(value) <= MAX_SEND_HOLD_MS, 'must be at most 7 days')
+  .meta({ pattern: positiveDurationPattern.source });
 
 const unique = <T>(values: T[]) => new Set(values).size === values.length;
 
@@ -151,6 +158,15 @@ const sendStep = z
     reward: z.enum(['delivery', 'conversion']).optional(),
     rewardWindow: duration.optional(),
     costWeight: z.number().min(0).max(1_000_000).optional(),
+    sendTime: z
+      .object({
+        learn: z.boolean().optional(),
+        defaultTime: timeOfDay.optional(),
+        maxHold: sendHold.optional(),
+        minSignals: z.number().int().min(1).max(1000).optional(),
+      })
+      .strict()
+      .optional(),
     next: next.optional(),
   })
   .strict()

@@ -14,6 +14,7 @@ import * as messageResends from './20261203_007_message_resends';
 import * as eventInbox from './20261203_008_event_inbox';
 import * as holdoutGroups from './20261204_009_holdout_groups';
 import * as channelPosteriors from './20261204_010_channel_posteriors';
+import * as sendTimeSignals from './20261205_011_send_time_signals';
 
 const migrations: Record<string, Knex.Migration> = {
   '20261122_001_init': init,
@@ -26,6 +27,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261203_008_event_inbox': eventInbox,
   '20261204_009_holdout_groups': holdoutGroups,
   '20261204_010_channel_posteriors': channelPosteriors,
+  '20261205_011_send_time_signals': sendTimeSignals,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,6 +1,6 @@
 /**
- * Send steps: decide the channel (preferences, suppressions, quiet hours, caps) through an activity, wait
- * out quiet hours or a full cap when the decision says so, send on the channel's own task queue, and with a
+ * Send steps: decide the channel (preferences, suppressions, send time, quiet hours, caps) through an activity, wait
+ * for the send time, out quiet hours or a full cap when the decision says so, send on the channel's own task queue, and with a
  * fallback wait for the delivery report, moving to the next eligible channel on failure or timeout.
  */
 import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
@@ -62,6 +62,8 @@ async function sendOnDecidedChannel(run: JourneyRun, step: SendStep): Promise<vo
   const templates = allChannels.filter((channel) => step.templates[channel] !== undefined);
   const tried: Channel[] = [];
   const outcomes: string[] = [];
+  // A send-time hold is bounded from the step's first decision, across its deferrals and fallbacks.
+  const since = new Date().toISOString();
   for (let attempt = 1; !run.ended; attempt++) {
     const key = `${base}/${attempt}`;
     const identity = { key, step: step.id, consumerId, journeyId: definition.id };
@@ -98,6 +100,8 @@ async function sendOnDecidedChannel(run: JourneyRun, step: SendStep): Promise<vo
                   },
                 }
               : {}),
+            // Likewise only steps with a send time.
+            ...(step.sendTime ? { sendTime: { ...step.sendTime, since } } : {}),
           },
         ],
       );
