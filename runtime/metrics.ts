@@ -55,7 +55,7 @@ export const metrics = {
   }),
   sendDeferrals: new Counter({
     name: 'journey_send_deferrals_total',
-    help: 'Sends the channel decision deferred: until quiet hours end, or until a frequency-cap window frees up',
+    help: 'Sends the channel decision deferred: until quiet hours end, a frequency-cap window frees up, or the send time',
     labelNames: ['reason'] as const,
     registers,
   }),
