@@ -120,6 +120,27 @@ interface SimulationSummary {
   };
   cost: { currency: string; byChannel: Record<string, number>; total: number };
   duration: { runs: number; p50?: { text: string }; p90?: { text: string } };
+  learning?: {
+    step: string;
+    reward: string;
+    costWeight: number;
+    decisions: number;
+    chosen: Record<string, number>;
+    byTenth: {
+      entrants: { first: number; last: number };
+      chosen: Record<string, number>;
+      regret?: { policy: number; uniform: number };
+    }[];
+    posteriors: {
+      persona: string;
+      channel: string;
+      trials: number;
+      pending: number;
+      mean: number;
+      interval: { low: number; high: number };
+    }[];
+    regret?: { bestChannel: string; policy: number; uniform: number; expected: { best: number; policy: number } };
+  }[];
 }
 
 const listed = (counts: Record<string, number>) =>
@@ -153,6 +174,28 @@ function printSimulation(report: SimulationSummary): void {
     );
   const more = report.paths.slice(10).reduce((sum, p) => sum + p.runs, report.otherPaths);
   if (more > 0) print(`    ${String(more).padStart(5)}  on other paths`);
+  for (const learned of report.learning ?? []) {
+    print(
+      `  learned step ${learned.step} (reward ${learned.reward}, cost weight ${learned.costWeight}): ` +
+        `${counted(learned.decisions, 'decision')} (${listed(learned.chosen)})`,
+    );
+    print('    by tenth of the entrants:');
+    for (const tenth of learned.byTenth) {
+      const regret = tenth.regret ? `; regret ${tenth.regret.policy} (uniform ${tenth.regret.uniform})` : '';
+      const { first, last } = tenth.entrants;
+      print(`      ${`${first}-${last}`.padStart(11)}  ${listed(tenth.chosen)}${regret}`);
+    }
+    for (const p of learned.posteriors)
+      print(
+        `    ${p.persona ? `persona ${p.persona}, ` : ''}${p.channel}: mean ${p.mean} (95 % ${p.interval.low}-` +
+          `${p.interval.high}), ${p.trials} trials${p.pending > 0 ? `, ${p.pending} pending` : ''}`,
+      );
+    if (learned.regret)
+      print(
+        `    regret against the best channel (${learned.regret.bestChannel}): ${learned.regret.policy} of ` +
+          `${learned.regret.expected.best} expected; a uniform choice: ${learned.regret.uniform}`,
+      );
+  }
 }
 
 /** `1 run`, `2 runs`. */

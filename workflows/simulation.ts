@@ -3,7 +3,16 @@
  * driver that plays one sampled consumer's scripted events into its run at their journey times, in a time-skipping
  * test server of the simulation's own. Never registered by the service's workers.
  */
-import { ApplicationFailure, ParentClosePolicy, condition, isCancellation, startChild } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  ParentClosePolicy,
+  condition,
+  defineSignal,
+  isCancellation,
+  setHandler,
+  sleep,
+  startChild,
+} from '@temporalio/workflow';
 import type { JourneyEvent } from '../contract/events';
 import { eventSignal, type JourneyRunInput, type JourneyState } from '../contract/journey-run';
 import { journeyWorkflow } from './journey/workflow';
@@ -26,7 +35,15 @@ export interface SimulatedRunInput {
   deliveries: ScriptedDelivery[];
   /** How long the simulation watches the run. */
   horizonMs: number;
+  /** Journey time from the simulation's start to the consumer's entry (the trigger). @default 0 */
+  entryAtMs?: number;
 }
+
+/** The workflow id of the driver of the run `workflowId`. */
+export const driverWorkflowId = (workflowId: string) => `simulation:${workflowId}`;
+
+/** A consumer's response to a message (journeys/simulation `responses`), delivered at `at` (epoch ms, journey time). */
+export const responseSignal = defineSignal<[{ at: number; event: JourneyEvent }]>('simulatedResponse');
 
 /** What the driver saw: the run's final state, or that it was still running at the horizon. */
 export interface SimulatedRunResult {
@@ -38,11 +55,21 @@ export interface SimulatedRunResult {
 }
 
 /**
- * Starts the run as a child (left running when the driver ends, so its state can be queried at the horizon),
- * delivers each scripted event at its time while the run is open, and ends at the run's end or the horizon.
+ * Waits for the consumer's entry, starts the run as a child (left running when the driver ends, so its state can be
+ * queried at the horizon), delivers each scripted event and each response signalled by the simulated sends at its
+ * time while the run is open, and ends at the run's end or the horizon.
  */
 export async function simulatedRunWorkflow(input: SimulatedRunInput): Promise<SimulatedRunResult> {
-  const started = Date.now();
+  // Responses to the run's sends, queued with the scripted events (none can come before the run starts).
+  const queue: ScriptedDelivery[] = [...input.deliveries].sort((a, b) => a.atMs - b.atMs);
+  let started = Date.now();
+  setHandler(responseSignal, ({ at, event }) => {
+    const delivery = { atMs: at - started, event };
+    const index = queue.findIndex((d) => d.atMs > delivery.atMs);
+    queue.splice(index < 0 ? queue.length : index, 0, delivery);
+  });
+  if (input.entryAtMs) await sleep(input.entryAtMs);
+  started = Date.now();
   const child = await startChild(journeyWorkflow, {
     workflowId: input.workflowId,
     args: [input.run],
@@ -60,22 +87,25 @@ export async function simulatedRunWorkflow(input: SimulatedRunInput): Promise<Si
   );
   const done = () => final !== undefined || failed !== undefined;
   const delivered: Record<string, number> = {};
-  const deliveries = [...input.deliveries].sort((a, b) => a.atMs - b.atMs);
-  for (const delivery of deliveries) {
-    if (delivery.atMs > input.horizonMs) break;
-    const wait = started + delivery.atMs - Date.now();
-    if (wait > 0 && (await condition(done, wait))) break;
-    if (done()) break;
+  while (!done()) {
+    const next = queue[0];
+    const due = next && next.atMs <= input.horizonMs ? next.atMs : input.horizonMs;
+    const wait = started + due - Date.now();
+    if (wait > 0) {
+      // Until it is due, the run ends, or a response comes before it.
+      await condition(() => done() || queue[0] !== next, wait);
+      continue;
+    }
+    if (!next || next.atMs > input.horizonMs) break;
+    queue.shift();
     try {
-      await child.signal(eventSignal, delivery.event);
-      delivered[delivery.event.id] = Date.now() - started;
+      await child.signal(eventSignal, next.event);
+      delivered[next.event.id] = Date.now() - started;
     } catch (err) {
       if (isCancellation(err)) throw err;
       break; // the run ended between the check and the signal
     }
   }
-  const left = started + input.horizonMs - Date.now();
-  if (!done() && left > 0) await condition(done, left);
   if (failed !== undefined)
     throw ApplicationFailure.nonRetryable(
       `Run ${input.workflowId} failed: ${failed instanceof Error ? failed.message : 'unknown'}`,

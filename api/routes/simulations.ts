@@ -135,6 +135,7 @@ const record = (properties: Record<string, JsonSchema>, optional: Record<string,
 const perChannel = (value: JsonSchema) => record({ email: value, sms: value, voice: value, print: value });
 const journeyTime = record({ ms: integer, text: string });
 const status = { type: 'string', enum: ['running', 'converted', 'completed', 'failed', 'cancelled'] };
+const channel = { type: 'string', enum: ['email', 'sms', 'voice', 'print'] };
 
 /** The answer of a simulation (journeys/simulation/report.ts SimulationReport), a shared OpenAPI component. */
 export const simulationAnswerSchemas: Record<string, JsonSchema> = {
@@ -178,6 +179,54 @@ export const simulationAnswerSchemas: Record<string, JsonSchema> = {
       duration: record({ runs: integer }, { p50: journeyTime, p90: journeyTime, max: journeyTime }),
       webhooks: record({ calls: integer, byUrl: counts }),
       profileUpdates: integer,
+      learning: {
+        type: 'array',
+        description: "Per send step with policy 'learned': its choices over entry order, posteriors, regret",
+        items: record(
+          {
+            step: string,
+            reward: { type: 'string', enum: ['delivery', 'conversion'] },
+            costWeight: number,
+            decisions: integer,
+            chosen: perChannel(integer),
+            byTenth: {
+              type: 'array',
+              items: record(
+                {
+                  entrants: record({ first: integer, last: integer }),
+                  decisions: integer,
+                  chosen: perChannel(integer),
+                },
+                { regret: record({ policy: { type: 'number' }, uniform: { type: 'number' } }) },
+              ),
+            },
+            posteriors: {
+              type: 'array',
+              items: record({
+                reward: { type: 'string', enum: ['delivery', 'conversion'] },
+                persona: string,
+                channel,
+                successes: integer,
+                failures: integer,
+                trials: integer,
+                pending: integer,
+                mean: number,
+                interval: record({ low: number, high: number }),
+              }),
+            },
+          },
+          {
+            persona: string,
+            regret: record({
+              rates: { type: 'object', additionalProperties: number },
+              bestChannel: channel,
+              expected: record({ best: { type: 'number' }, policy: { type: 'number' }, uniform: { type: 'number' } }),
+              policy: { type: 'number' },
+              uniform: { type: 'number' },
+            }),
+          },
+        ),
+      },
     },
     {
       consumers: {
@@ -204,7 +253,7 @@ export const simulationAnswerSchemas: Record<string, JsonSchema> = {
             },
             events: { type: 'array', items: record({ type: string, at: journeyTime }) },
           },
-          { outcome: string, duration: journeyTime },
+          { outcome: string, duration: journeyTime, entered: journeyTime },
         ),
       },
     },

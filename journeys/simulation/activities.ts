@@ -23,6 +23,7 @@ import { localise, renderLiquid } from '../../activities/templates';
 import type { Channel } from '../../contract/channels';
 import { deliverySignal } from '../../contract/journey-run';
 import { FailureType } from '../../contract/failures';
+import type { JourneyEvent } from '../../contract/events';
 import type { JourneyDefinition } from '../../contract/journey-definition';
 import type { WebhookResult } from '../../contract/journey-run';
 import type { ChannelsConfig } from '../../runtime/config';
@@ -31,6 +32,7 @@ import { roomFor } from '../../stores/frequency-caps';
 import type { SuppressionReason } from '../../stores/suppressions';
 import type { Topic } from '../../stores/topics';
 import type { Population } from './population';
+import type { SimulatedPosteriors } from './posteriors';
 import { generator, uniform } from './random';
 
 /** A message the simulation "sent": never sent, recorded with its unit cost. */
@@ -43,8 +45,19 @@ export interface SimulatedSend {
   /** Journey time of the send (the test server's clock). */
   at: number;
   cost: number;
-  /** What the simulated provider reported, for steps with a fallback. */
+  /** What the simulated provider reported, for steps with a fallback and learned steps rewarded by delivery. */
   reported?: 'delivered' | 'failed';
+  /** Journey time of the consumer's response to it, when they respond (`responses`). */
+  respondedAt?: number;
+}
+
+/** How consumers respond to messages (the request's `responses`, durations in milliseconds). */
+export interface SimulatedResponses {
+  rates: Partial<Record<Channel, number>>;
+  event: string;
+  afterMs: number;
+  spreadMs: number;
+  data: Record<string, unknown>;
 }
 
 /** Everything a simulation recorded instead of writing or sending it. */
@@ -72,6 +85,10 @@ export interface SimulationWorld {
   /** The simulation's own Temporal client: delivery reports are signalled to the runs through it. */
   client: Client;
   templates: TemplateSandbox;
+  /** The learned steps' trials and posteriors, for this simulation only. */
+  posteriors: SimulatedPosteriors;
+  /** Consumers respond to messages at these rates. @default no responses */
+  responses?: SimulatedResponses;
 }
 
 /** A new, empty ledger. */
@@ -81,6 +98,16 @@ export function emptyLedger(): SimulationLedger {
 
 /** Journey time: the simulation's test server's clock when the activity was scheduled. */
 const now = () => Context.current().info.currentAttemptScheduledTimestampMs;
+
+/**
+ * A message key without its run id (new in each simulation), so that draws keyed by it repeat with the seed: keys are
+ * `<workflowId>/<runId>/<step>/<visit>/<attempt>`.
+ */
+export function seedKey(key: string, workflowId: string | undefined): string {
+  if (!workflowId || !key.startsWith(`${workflowId}/`)) return key;
+  const rest = key.slice(workflowId.length + 1);
+  return `${workflowId}/${rest.slice(rest.indexOf('/') + 1)}`;
+}
 
 /** The simulation's activities over `world`, recording into `ledger`. */
 export function createSimulationActivities(world: SimulationWorld, ledger: SimulationLedger): Activities {
@@ -132,21 +159,32 @@ export function createSimulationActivities(world: SimulationWorld, ledger: Simul
       }
       return Promise.resolve({ overCap, roomAt: roomAt === undefined ? undefined : new Date(roomAt) });
     },
-    // Learned steps draw from no history of their own: every channel starts at Beta(1, 1), and nothing is learned.
-    armCounts: (_arm, channels) =>
-      Promise.resolve(
-        Object.fromEntries(channels.map((c) => [c, { successes: 0, failures: 0 }])) as Record<
-          Channel,
-          { successes: number; failures: number }
-        >,
-      ),
-    expireTrials: () => Promise.resolve(),
-    openTrial: () => Promise.resolve(),
+    armCounts: (arm, channels) => Promise.resolve(world.posteriors.armCounts(arm, channels)),
+    expireTrials: () => Promise.resolve(), // replaced per decision: on journey time
+    openTrial: (trial) => Promise.resolve(world.posteriors.openTrial(trial)),
   };
-  const decide = createChannelDecision(sources, settings.frequencyCaps, {
-    costs: settings.costs,
-    random: generator(`${world.seed}:learned`),
-  });
+  const decisionsByKey = new Map<string, number>();
+  /**
+   * The real decision, built per request: its learned draws come from a generator seeded by the send's key and how
+   * often it was decided (the same whatever order concurrent runs decide in, and whatever time the test server's
+   * clock shows to the millisecond), and windows expire on journey time.
+   */
+  const decide = (request: ChannelDecisionRequest) => {
+    const key = seedKey(request.key, request.workflowId);
+    const n = (decisionsByKey.get(key) ?? 0) + 1;
+    decisionsByKey.set(key, n);
+    return createChannelDecision(
+      {
+        ...sources,
+        expireTrials: (_wallClock, topic) => {
+          world.posteriors.expireTrials(new Date(request.now), topic);
+          return Promise.resolve();
+        },
+      },
+      settings.frequencyCaps,
+      { costs: settings.costs, random: generator(`${world.seed}:learned:${key}:${n}`) },
+    )(request);
+  };
   const stepsById = new Map(definition.steps.map((step) => [step.id, step]));
 
   return {
@@ -195,17 +233,44 @@ export function createSimulationActivities(world: SimulationWorld, ledger: Simul
       };
       ledger.sends.push(send);
       const step = stepsById.get(request.step);
-      if (step?.type === 'send' && step.fallback && request.workflowId) {
-        // The simulated provider's report, which the fallback waits for.
+      const learnsDelivery = step?.type === 'send' && step.policy === 'learned' && step.reward === 'delivery';
+      const fallback = step?.type === 'send' && step.fallback !== undefined;
+      if (fallback || learnsDelivery) {
         const share = world.delivery[request.channel] ?? 1;
-        send.reported = uniform(world.seed, request.key, 'delivery') < share ? 'delivered' : 'failed';
+        const draw = uniform(world.seed, seedKey(request.key, request.workflowId), 'delivery');
+        send.reported = draw < share ? 'delivered' : 'failed';
+        world.posteriors.applyDeliveryOutcome(request.key, send.reported);
+      }
+      if (fallback && request.workflowId) {
+        // The simulated provider's report, which the fallback waits for.
         await world.client.workflow.getHandle(request.workflowId).signal(deliverySignal, {
           key: request.key,
           channel: request.channel,
-          status: send.reported,
+          status: send.reported!,
           ...(send.reported === 'failed' ? { detail: 'simulated' } : {}),
           at: new Date(at).toISOString(),
         });
+      }
+      const responses = world.responses;
+      if (responses && request.workflowId && send.reported !== 'failed') {
+        // Drawn per consumer, step and channel: the same consumer answers the same message the same way.
+        const draw = uniform(world.seed, request.consumerId, 'response', request.step, request.channel);
+        if (draw < (responses.rates[request.channel] ?? 0)) {
+          const delay = responses.spreadMs * uniform(world.seed, request.consumerId, 'response-delay', request.step);
+          send.respondedAt = at + responses.afterMs + Math.round(delay);
+          const event: JourneyEvent = {
+            id: `simulated-response-${request.key}`,
+            type: responses.event,
+            consumerId: request.consumerId,
+            occurredAt: new Date(send.respondedAt).toISOString(),
+            data: responses.data,
+          };
+          // To the run's driver (workflows/simulation.ts responseSignal), which delivers it at its journey time.
+          await world.client.workflow
+            .getHandle(`simulation:${request.workflowId}`)
+            .signal<[{ at: number; event: JourneyEvent }]>('simulatedResponse', { at: send.respondedAt, event })
+            .catch(() => undefined); // the driver ended: the run is over, no response can change it
+        }
       }
       return {
         key: request.key,
@@ -219,6 +284,14 @@ export function createSimulationActivities(world: SimulationWorld, ledger: Simul
 
     recordJourneyProgress: (progress: RunProgress) => {
       ledger.progress.set(progress.workflowId, progress);
+      // Learned sends rewarded by the goal learn how the run ended, as activities/index.ts does in PostgreSQL.
+      if (progress.status !== 'running')
+        world.posteriors.applyRunEnd({
+          workflowId: progress.workflowId,
+          runId: progress.runId,
+          converted: progress.status === 'converted',
+          at: new Date(progress.endedAt ?? now()),
+        });
       return Promise.resolve();
     },
 

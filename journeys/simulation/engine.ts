@@ -21,8 +21,9 @@ import { toolPath } from '../../runtime/tools';
 import { getTopic } from '../../stores/topics';
 import { createJourneyWorkers, type JourneyWorkers } from '../../workers/worker';
 import type { ScriptedDelivery, SimulatedRunResult, simulatedRunWorkflow } from '../../workflows/simulation';
-import { createSimulationActivities, emptyLedger, type SimulationWorld } from './activities';
+import { createSimulationActivities, emptyLedger, type SimulatedResponses, type SimulationWorld } from './activities';
 import { loadPopulation } from './population';
+import { SimulatedPosteriors } from './posteriors';
 import { uniform } from './random';
 import { buildReport, type SimulatedRun, type SimulationReport } from './report';
 import type { SimulationRequest } from './request';
@@ -119,6 +120,32 @@ export function scriptFor(
   });
 }
 
+/** Journey time from the simulation's start to each consumer's entry: 0, or drawn uniformly within `arrivals.over`. */
+export function entryTimes(
+  request: Pick<SimulationRequest, 'arrivals' | 'seed'>,
+  consumerIds: string[],
+): Map<string, number> {
+  const over = request.arrivals ? durationMs(request.arrivals.over) : 0;
+  const seed = request.seed ?? 1;
+  return new Map(consumerIds.map((id) => [id, over === 0 ? 0 : Math.floor(uniform(seed, id, 'arrival') * over)]));
+}
+
+/** The request's `responses` with its defaults (the journey's first goal), or a problem naming the field. */
+function responsesOf(request: SimulationRequest, goals: { event: string }[]): SimulatedResponses | undefined {
+  const responses = request.responses;
+  if (!responses) return undefined;
+  const event = responses.event ?? goals[0]?.event;
+  if (!event)
+    throw new SimulationInputError('The journey has no goal: name the event consumers respond with', 'responses.event');
+  return {
+    rates: responses.rates,
+    event,
+    afterMs: durationMs(responses.after ?? '1 hour'),
+    spreadMs: responses.spread ? durationMs(responses.spread) : 0,
+    data: responses.data ?? {},
+  };
+}
+
 /** Runs the simulation and reports what the runs did. */
 export async function simulateJourney(
   { journey, label }: SimulatedJourney,
@@ -131,6 +158,7 @@ export async function simulateJourney(
   const horizon = request.horizon ?? DEFAULT_HORIZON;
   const horizonMs = durationMs(horizon);
   const triggerData = request.trigger?.data ?? {};
+  const responses = responsesOf(request, definition.goals);
   if (!matchesEvent(definition.trigger, { type: definition.trigger.event, data: triggerData } as JourneyEvent))
     throw new SimulationInputError(
       `The trigger's data does not match the journey's trigger filter: no run would start`,
@@ -158,6 +186,8 @@ export async function simulateJourney(
   try {
     await registerSearchAttributes(env.connection, NAMESPACE);
     const ledger = emptyLedger();
+    const posteriors = new SimulatedPosteriors();
+    const entries = entryTimes(request, population.ids);
     const world: SimulationWorld = {
       definition,
       population,
@@ -168,6 +198,8 @@ export async function simulateJourney(
       webhookAnswer: { status: request.webhookAnswer?.status ?? 200, body: request.webhookAnswer?.body ?? null },
       client: env.client,
       templates,
+      posteriors,
+      ...(responses ? { responses } : {}),
     };
     workers = await createJourneyWorkers({
       connection: env.nativeConnection,
@@ -183,6 +215,7 @@ export async function simulateJourney(
     const client = new Client({ connection: env.connection, namespace: NAMESPACE });
     const startMs = await env.currentTimeMs();
     const runs: SimulatedRun[] = [];
+    let endMs = startMs;
     const work = (async () => {
       const drivers: { consumerId: string; workflowId: string; driverId: string }[] = [];
       for (let i = 0; i < population.ids.length; i += 100) {
@@ -190,11 +223,12 @@ export async function simulateJourney(
           population.ids.slice(i, i + 100).map(async (consumerId) => {
             const workflowId = journeyWorkflowId(definition.id, consumerId);
             const driverId = `simulation:${workflowId}`;
+            const entryAtMs = entries.get(consumerId) ?? 0;
             const trigger: JourneyEvent = {
               id: `simulated-trigger-${consumerId}`,
               type: definition.trigger.event,
               consumerId,
-              occurredAt: new Date(startMs).toISOString(),
+              occurredAt: new Date(startMs + entryAtMs).toISOString(),
               data: triggerData,
             };
             await client.workflow.start<typeof simulatedRunWorkflow>('simulatedRunWorkflow', {
@@ -204,8 +238,9 @@ export async function simulateJourney(
                 {
                   run: { journey, consumerId, trigger },
                   workflowId,
-                  deliveries: scriptFor(request, consumerId, startMs),
+                  deliveries: scriptFor(request, consumerId, startMs + entryAtMs),
                   horizonMs,
+                  entryAtMs,
                 },
               ],
             });
@@ -221,11 +256,18 @@ export async function simulateJourney(
         })),
       );
       await env.connection.testService!.lockTimeSkipping({});
+      endMs = await env.currentTimeMs();
       for (const { consumerId, workflowId, result } of results) {
         let state: JourneyState | undefined = result.final;
         // Still running at the horizon: its state as the query answers it now.
         if (!state) state = await client.workflow.getHandle(workflowId).query(stateQuery);
-        runs.push({ consumerId, state, delivered: result.delivered, ended: result.final !== undefined });
+        runs.push({
+          consumerId,
+          state,
+          delivered: result.delivered,
+          ended: result.final !== undefined,
+          enteredAtMs: entries.get(consumerId) ?? 0,
+        });
       }
     })();
     const timeout = new Promise<never>((_, reject) => {
@@ -250,6 +292,14 @@ export async function simulateJourney(
       ledger,
       settings: deps.settings,
       includeConsumers: request.consumers ?? true,
+      learning: {
+        definition,
+        posteriors,
+        endMs,
+        delivery: request.delivery ?? {},
+        ...(responses ? { responseRates: responses.rates } : {}),
+      },
+      arrivals: request.arrivals !== undefined,
     });
   } finally {
     clearTimeout(timer);

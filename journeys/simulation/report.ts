@@ -4,9 +4,12 @@
  */
 import { type Channel, channels } from '../../contract/channels';
 import { describeElapsed } from '../../contract/durations';
+import type { JourneyDefinition } from '../../contract/journey-definition';
 import type { JourneyState, JourneyStatus } from '../../contract/journey-run';
 import type { ChannelsConfig } from '../../runtime/config';
+import { type ChannelEstimate, type ChannelReward, estimateOf } from '../../stores/channel-posteriors';
 import type { SimulationLedger } from './activities';
+import type { SimulatedPosteriors } from './posteriors';
 
 /** One sampled consumer's run as the simulation ended it. */
 export interface SimulatedRun {
@@ -16,6 +19,50 @@ export interface SimulatedRun {
   delivered: Record<string, number>;
   /** False when the run was still open at the horizon. */
   ended: boolean;
+  /** Journey time from the simulation's start to the run's entry (`arrivals`). @default 0 */
+  enteredAtMs?: number;
+}
+
+/** Per channel, one learned step's choices among a group of runs. */
+export interface LearnedChoices {
+  /** Positions of the runs in entry order, 1-based and inclusive (`first` > `last` for an empty group). */
+  entrants: { first: number; last: number };
+  /** Learned decisions that chose a channel. */
+  decisions: number;
+  chosen: Record<Channel, number>;
+  /** Expected rewards these decisions lost against the best channel each could use, and a uniform choice's. */
+  regret?: { policy: number; uniform: number };
+}
+
+/**
+ * What a learned step did and learned over the simulation: its choices by tenths of the sample in entry order, the
+ * posteriors at the end (the simulation's own: it starts from Beta(1, 1)), and, with known rates, its regret.
+ */
+export interface LearnedStepReport {
+  step: string;
+  reward: ChannelReward;
+  costWeight: number;
+  /** The persona attribute's path, when the step keeps posteriors per persona. */
+  persona?: string;
+  /** Learned decisions that chose a channel (a step's retries and fallbacks each decide again). */
+  decisions: number;
+  chosen: Record<Channel, number>;
+  byTenth: LearnedChoices[];
+  /** Per persona value and channel at the simulation's end (windows ended by then counted failures). */
+  posteriors: ChannelEstimate[];
+  /**
+   * Against the known rates (`responses.rates` for a conversion reward, `delivery` for a delivery reward): expected
+   * rewards (rate less cost weight × unit cost) of always sending on the best channel each decision could use, of the
+   * choices made, and of a uniform choice among the same channels; regret is what the choices lost against the best.
+   */
+  regret?: {
+    rates: Partial<Record<Channel, number>>;
+    /** The step's channel with the best rate less cost weight × unit cost. */
+    bestChannel: Channel;
+    expected: { best: number; policy: number; uniform: number };
+    policy: number;
+    uniform: number;
+  };
 }
 
 /** A time in the run, from its start: milliseconds and words. */
@@ -35,6 +82,8 @@ export interface SimulatedConsumerPath {
   events: { type: string; at: JourneyTime }[];
   /** Journey time from entry to the end; absent while running at the horizon. */
   duration?: JourneyTime;
+  /** Journey time from the simulation's start to the consumer's entry, with `arrivals`. */
+  entered?: JourneyTime;
 }
 
 /** The answer of a simulation. */
@@ -68,6 +117,8 @@ export interface SimulationReport {
   duration: { runs: number; p50?: JourneyTime; p90?: JourneyTime; max?: JourneyTime };
   webhooks: { calls: number; byUrl: Record<string, number> };
   profileUpdates: number;
+  /** One entry per send step with `policy: 'learned'`. */
+  learning: LearnedStepReport[];
   consumers?: SimulatedConsumerPath[];
 }
 
@@ -96,6 +147,9 @@ export function buildReport(input: {
   ledger: SimulationLedger;
   settings: ChannelsConfig;
   includeConsumers: boolean;
+  learning?: LearningInput;
+  /** Entries were spread (`arrivals`): each consumer's entry time is in the answer. */
+  arrivals?: boolean;
 }): SimulationReport {
   const { runs, ledger, settings } = input;
   const statuses: Record<JourneyStatus, number> = { running: 0, converted: 0, completed: 0, failed: 0, cancelled: 0 };
@@ -154,6 +208,7 @@ export function buildReport(input: {
         })),
         events: state.events.slice(1).map((event) => ({ type: event.type, at: time(since(start, event.receivedAt)) })),
         ...(duration !== undefined ? { duration: time(duration) } : {}),
+        ...(input.arrivals ? { entered: time(run.enteredAtMs ?? 0) } : {}),
       });
     }
   }
@@ -214,6 +269,103 @@ export function buildReport(input: {
     },
     webhooks: { calls: ledger.webhooks.length, byUrl: webhooksByUrl },
     profileUpdates: ledger.profileUpdates,
+    learning: input.learning ? learningReport(runs, input.learning) : [],
     ...(input.includeConsumers ? { consumers } : {}),
   };
+}
+
+/** What the learning section is built from. */
+export interface LearningInput {
+  definition: JourneyDefinition;
+  posteriors: SimulatedPosteriors;
+  /** Journey time the simulation ended at: trials whose window ended by then are failures. */
+  endMs: number;
+  /** The known delivery shares (a delivery reward's rates). */
+  delivery: Partial<Record<Channel, number>>;
+  /** The known response rates (a conversion reward's), when the request gave them. */
+  responseRates?: Partial<Record<Channel, number>>;
+}
+
+const noChoices = () => Object.fromEntries(channels.map((c) => [c, 0])) as Record<Channel, number>;
+const round = (value: number) => Math.round(value * 1e4) / 1e4;
+
+/** The learned steps' choices over entry order, final posteriors and regret. */
+export function learningReport(runs: SimulatedRun[], input: LearningInput): LearnedStepReport[] {
+  const { definition, posteriors } = input;
+  posteriors.expireTrials(new Date(input.endMs), definition.topic);
+  const ordered = [...runs].sort(
+    (a, b) =>
+      (a.enteredAtMs ?? 0) - (b.enteredAtMs ?? 0) ||
+      (a.consumerId < b.consumerId ? -1 : a.consumerId > b.consumerId ? 1 : 0),
+  );
+  const tenths = Array.from({ length: 10 }, (_, g) => ({
+    first: Math.floor((g * ordered.length) / 10),
+    end: Math.floor(((g + 1) * ordered.length) / 10),
+  }));
+  const arms = posteriors.topicArms(definition.topic);
+  const out: LearnedStepReport[] = [];
+  for (const step of definition.steps) {
+    if (step.type !== 'send' || step.policy !== 'learned') continue;
+    const reward: ChannelReward = step.reward ?? 'conversion';
+    const known =
+      reward === 'conversion'
+        ? input.responseRates
+        : Object.fromEntries(channels.map((c) => [c, input.delivery[c] ?? 1]));
+    // Each decision's expected reward of its choice, of the best channel it could use, and of a uniform choice.
+    const penalties: Partial<Record<Channel, number>> = {};
+    const value = (channel: Channel) => (known?.[channel] ?? 0) - (penalties[channel] ?? 0);
+    const group = (from: number, end: number): LearnedChoices & { best: number; policy: number; mean: number } => {
+      const chosen = noChoices();
+      let decisions = 0;
+      let best = 0;
+      let policy = 0;
+      let mean = 0;
+      for (const run of ordered.slice(from, end))
+        for (const decision of run.state.decisions ?? []) {
+          if (decision.step !== step.id || !decision.learned || !decision.channel) continue;
+          decisions++;
+          chosen[decision.channel]++;
+          for (const arm of decision.learned.arms) penalties[arm.channel] = arm.penalty;
+          const values = decision.learned.arms.map((arm) => value(arm.channel));
+          best += Math.max(...values);
+          policy += value(decision.channel);
+          mean += values.reduce((sum, v) => sum + v, 0) / values.length;
+        }
+      return {
+        entrants: { first: from + 1, last: end },
+        decisions,
+        chosen,
+        ...(known ? { regret: { policy: round(best - policy), uniform: round(best - mean) } } : {}),
+        best,
+        policy,
+        mean,
+      };
+    };
+    const whole = group(0, ordered.length);
+    const byTenth = tenths.map(({ first, end }) => {
+      const { best: _b, policy: _p, mean: _m, ...choices } = group(first, end);
+      return choices;
+    });
+    const offered = Object.keys(penalties) as Channel[];
+    const report: LearnedStepReport = {
+      step: step.id,
+      reward,
+      costWeight: step.costWeight ?? 0,
+      ...(step.persona ? { persona: step.persona } : {}),
+      decisions: whole.decisions,
+      chosen: whole.chosen,
+      byTenth,
+      posteriors: arms.filter((arm) => arm.reward === reward).map(estimateOf),
+    };
+    if (known && offered.length > 0)
+      report.regret = {
+        rates: Object.fromEntries(offered.map((c) => [c, known[c] ?? 0])),
+        bestChannel: offered.reduce((a, b) => (value(b) > value(a) ? b : a)),
+        expected: { best: round(whole.best), policy: round(whole.policy), uniform: round(whole.mean) },
+        policy: round(whole.best - whole.policy),
+        uniform: round(whole.best - whole.mean),
+      };
+    out.push(report);
+  }
+  return out;
 }

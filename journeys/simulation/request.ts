@@ -92,6 +92,32 @@ export const scriptedEvent = z.strictObject({
   data: z.record(z.string(), z.unknown()).optional(),
 });
 
+/** Entries spread over journey time: each consumer's trigger at a uniformly drawn time within `over` (from the seed). */
+export const simulationArrivals = z.strictObject({
+  /** Journey time the entries are spread over, from the simulation's start (each run is then watched `horizon`). */
+  over: horizon,
+});
+
+/**
+ * How synthetic consumers answer messages: after each message on a channel (one reported failed excepted), a consumer
+ * sends `event` with that channel's probability (drawn per consumer, step and channel from the seed), `after` the
+ * message plus up to `spread`. The rates are the known truth a learned step's regret is measured against.
+ */
+export const simulationResponses = z.strictObject({
+  /** Probability that a consumer answers a message on each channel (a channel not named: 0). */
+  rates: z
+    .partialRecord(channel, share)
+    .refine((rates) => Object.keys(rates).length > 0, 'must name at least one channel'),
+  /** The event a response sends. @default the journey's first goal event */
+  event: eventType.optional(),
+  /** Journey time from the message to the response. @default '1 hour' */
+  after: duration.optional(),
+  /** Each response comes a further uniformly drawn delay up to this later. @default none */
+  spread: duration.optional(),
+  /** The response event's data (it must pass the goal's filter to convert). @default {} */
+  data: z.record(z.string(), z.unknown()).optional(),
+});
+
 /** Body of `POST /v1/journeys/:id/simulate`. */
 export const simulationRequest = z.strictObject({
   /** The published version to run, `latest`, or `draft`. @default 'draft' */
@@ -102,6 +128,10 @@ export const simulationRequest = z.strictObject({
   /** The triggering event's data (the trigger's type is the journey's). @default {} */
   trigger: z.strictObject({ data: z.record(z.string(), z.unknown()) }).optional(),
   events: z.array(scriptedEvent).max(MAX_SCRIPTED_EVENTS).optional(),
+  /** Consumers enter over time instead of all at the start. @default every trigger at the start */
+  arrivals: simulationArrivals.optional(),
+  /** Consumers answer messages at known rates per channel (learned steps learn from it). @default no responses */
+  responses: simulationResponses.optional(),
   /** How long each run is watched, in journey time; runs still open then are reported `running`. @default '30 days' */
   horizon: horizon.optional(),
   /** Seed of every per-consumer choice (events, synthetic attributes, delivery). @default 1 */
@@ -120,3 +150,4 @@ export type SimulationRequest = z.infer<typeof simulationRequest>;
 export type SimulationSample = z.infer<typeof simulationSample>;
 export type SyntheticSample = z.infer<typeof syntheticSample>;
 export type ScriptedEvent = z.infer<typeof scriptedEvent>;
+export type SimulationResponses = z.infer<typeof simulationResponses>;

@@ -85,6 +85,32 @@ describe('journeys simulate', function () {
     assert.match(result.stdout, /hello > wait > done > end/);
   });
 
+  it("prints a learned step's choices by tenth of the entrants, its posteriors and its regret", async () => {
+    const definition = welcome(`${tag}-learned`);
+    definition.steps[0] = {
+      id: 'hello',
+      type: 'send',
+      channels: ['email', 'sms'],
+      policy: 'learned',
+      templates: { email: { subject: 'Hi', text: 'Hello' }, sms: { text: 'Hello' } },
+      next: 'wait',
+    };
+    const file = path.join(dir, 'learned.json');
+    await writeFile(file, JSON.stringify(definition));
+    const body = path.join(dir, 'learned-request.json');
+    await writeFile(
+      body,
+      JSON.stringify({ arrivals: { over: '20 days' }, responses: { rates: { email: 0.1, sms: 0.4 } } }),
+    );
+    const result = await journeys(env, 'simulate', file, '--synthetic', '20', '--request', body, '--seed', '5');
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /learned step hello \(reward conversion, cost weight 0\): 20 decisions \(/);
+    assert.match(result.stdout, /by tenth of the entrants:\n +1-2 {2}/);
+    assert.match(result.stdout, /\n +19-20 {2}.*; regret [\d.]+ \(uniform 0\.3\)/);
+    assert.match(result.stdout, /sms: mean [\d.]+ \(95 % [\d.]+-[\d.]+\), \d+ trials/);
+    assert.match(result.stdout, /regret against the best channel \(sms\): [\d.]+ of 8 expected; a uniform choice: 3/);
+  });
+
   it('simulates a saved draft over consumers found by a filter, printing the whole answer as JSON', async () => {
     const result = await journeys(env, 'simulate', `${tag}-draft`, '--filter', `tag=${tag}`, '--limit', '10', '--json');
     assert.equal(result.code, 0, result.stderr);

@@ -137,6 +137,79 @@ describe('POST /v1/journeys/:id/simulate', function () {
     assert.equal(res.body.version, 'definition');
     assert.equal(res.body.runs.total, 3);
     assert.equal(res.body.consumers, undefined);
+    assert.deepEqual(res.body.learning, []);
+  });
+
+  it("answers a learned step's choices, posteriors and regret, as the OpenAPI schema says", async () => {
+    const other = unique('learned');
+    const definition = reminder(other);
+    const [remind, ...rest] = definition.steps;
+    const { fallback: _, ...withoutFallback } = remind as Extract<typeof remind, { type: 'send' }>;
+    definition.steps = [{ ...withoutFallback, policy: 'learned', rewardWindow: '2 days' }, ...rest];
+    const res = await request(app)
+      .post(`/v1/journeys/${other}/simulate`)
+      .set(auth)
+      .send({
+        definition,
+        sample: { synthetic: { count: 40 } },
+        trigger: { data: { billId: 'B-2' } },
+        arrivals: { over: '10 days' },
+        responses: { rates: { email: 0.1, sms: 0.5 }, after: '2 hours' },
+        horizon: '8 days',
+        seed: 3,
+      })
+      .expect(200);
+    const report = res.body as SimulationReport;
+    const doc = openApiDocument() as { components: object };
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    addFormats(ajv);
+    ajv.addSchema({ $id: 'doc', components: doc.components }, 'doc');
+    const validate = ajv.compile({ $ref: 'doc#/components/schemas/SimulationReport' });
+    assert.ok(validate(report), ajv.errorsText(validate.errors));
+    const [learned] = report.learning;
+    assert.equal(learned!.step, 'remind');
+    assert.equal(learned!.decisions, 40);
+    assert.equal(learned!.chosen.email + learned!.chosen.sms, 40);
+    assert.equal(learned!.regret!.bestChannel, 'sms');
+    assert.equal(learned!.regret!.expected.best, 20);
+    assert.ok(report.consumers!.every((c) => c.entered !== undefined && c.entered.ms < 10 * 86_400_000));
+  });
+
+  it('answers 400 naming the fields of bad arrivals and responses', async () => {
+    const bad = await request(app)
+      .post(`/v1/journeys/${id}/simulate`)
+      .set(auth)
+      .send({
+        sample: { synthetic: { count: 10 } },
+        arrivals: { over: '400 days', every: '1 day' },
+        responses: { rates: { email: 1.5, fax: 0.1 }, after: 'soon', spread: '1 day' },
+      })
+      .expect(400);
+    assert.deepEqual(fieldsOf(bad.body), [
+      'arrivals.every',
+      'arrivals.over',
+      'responses.after',
+      'responses.rates.email',
+      'responses.rates.fax',
+    ]);
+    const empty = await request(app)
+      .post(`/v1/journeys/${id}/simulate`)
+      .set(auth)
+      .send({ sample: { synthetic: { count: 10 } }, responses: { rates: {} }, arrivals: {} })
+      .expect(400);
+    assert.deepEqual(fieldsOf(empty.body), ['arrivals.over', 'responses.rates']);
+    // A journey without a goal: the responses must name their event.
+    const other = unique('goalless');
+    const noGoal = await request(app)
+      .post(`/v1/journeys/${other}/simulate`)
+      .set(auth)
+      .send({
+        definition: { ...reminder(other), goals: [] },
+        sample: { synthetic: { count: 2 } },
+        responses: { rates: { sms: 0.5 } },
+      })
+      .expect(400);
+    assert.deepEqual(fieldsOf(noGoal.body), ['responses.event']);
   });
 
   it('answers 400 naming the fields, 404 for an unknown journey, 409 for a version never published', async () => {
