@@ -262,10 +262,12 @@ export function createChannelDecision(
     }
 
     const first = eligible[0];
-    const zone = validZone(
-      preferences.timeZone ??
-        (typeof consumer.attributes.timeZone === 'string' ? consumer.attributes.timeZone : undefined),
-    );
+    // The consumer's zone, read only by a decision that needs it (send time, quiet hours).
+    const zone = () =>
+      validZone(
+        preferences.timeZone ??
+          (typeof consumer.attributes.timeZone === 'string' ? consumer.attributes.timeZone : undefined),
+      );
     const quiet = request.quietHours === 'respect' ? (preferences.quietHours ?? undefined) : undefined;
 
     // Send time: a send on email, SMS or voice waits for the consumer's best hour (or the default) first.
@@ -276,7 +278,7 @@ export function createChannelDecision(
         learn && sources.sendTimeSignals
           ? await sources.sendTimeSignals(request.consumerId, new Date(now - SIGNAL_LOOKBACK_MS))
           : [];
-      const plan = planSendTime({ now, zone, setting: request.sendTime, signals, quietHours: quiet });
+      const plan = planSendTime({ now, zone: zone(), setting: request.sendTime, signals, quietHours: quiet });
       base = { ...base, sendTime: plan.decision };
       if (plan.until !== undefined) {
         return { ...base, dropped, deferredUntil: new Date(plan.until).toISOString(), deferredFor: 'send-time' };
@@ -285,7 +287,7 @@ export function createChannelDecision(
 
     // Quiet hours: when the best eligible channel is held back by them, the send waits for them to end.
     if (first && quiet && QUIET_CHANNELS.includes(first)) {
-      const end = quietHoursEnd(Date.parse(request.now), zone, quiet);
+      const end = quietHoursEnd(Date.parse(request.now), zone(), quiet);
       if (end !== undefined) {
         return {
           ...base,
