@@ -166,6 +166,11 @@ const sendStep = z
         minSignals: z.number().int().min(1).max(1000).optional(),
       })
       .strict()
+      .describe(
+        "Holds the send to the consumer's best local hour, learned from their delivered messages and conversions, " +
+          'else to defaultTime; defaults: learn true, defaultTime 10:00, maxHold 24 hours (at most 7 days), ' +
+          'minSignals 3 (docs/journeys.md, Send-time optimisation)',
+      )
       .optional(),
     next: next.optional(),
   })
