@@ -4,6 +4,7 @@ import { loadConfig } from '../runtime/config';
 import { dataConverter } from '../runtime/payload-codec';
 import { createDb } from '../runtime/db';
 import { createLogger } from '../runtime/logger';
+import { closeConnectionLater } from '../runtime/temporal-connection';
 import { temporalClientInterceptors, tracingFromConfig } from '../runtime/tracing';
 import { createConfiguredApp } from './app';
 import { listen } from './server';
@@ -30,10 +31,11 @@ async function main(): Promise<void> {
     process.once('SIGTERM', resolve);
   });
   try {
-    router.stop();
+    await router.stop();
     await server.close();
   } finally {
-    await connection.close();
+    // Not at once: a request answered 503 while Temporal was unreachable may have left a retry timer on the channel.
+    closeConnectionLater(connection);
     await db.destroy();
     await tracing?.shutdown();
   }

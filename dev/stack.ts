@@ -18,12 +18,10 @@ import { migrateLatest } from '../migrations';
 import { createDb, type Db } from '../runtime/db';
 import { temporalClientInterceptors, tracingFromConfig } from '../runtime/tracing';
 import { temporalMetricsUrl } from '../runtime/metrics';
+import { closeConnectionLater } from '../runtime/temporal-connection';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { type Logger, perChannel } from '../runtime/logger';
 import { startTemporalDevServer } from './temporal-dev-server';
-
-/** The longest the Temporal client waits before it retries a call (its default backoff: 5 s, plus 20 % jitter). */
-const SDK_RETRY_BACKOFF_MAX_MS = 6_000;
 
 /** A running stack. */
 export interface Stack {
@@ -144,12 +142,9 @@ export async function startStack(config: Config, log: Logger, options: StackOpti
     );
 
     const connection = await Connection.connect({ address: temporalAddress });
-    // The SDK may still hold a retry timer for a call already answered 503: it retries an unreachable server with
-    // backoff, past the call's deadline, and that timer throws from the event loop if the channel closed under it.
-    // So the channel closes once no such timer can be left (the SDK's longest backoff: 5 s plus 20 % jitter);
-    // the stop does not wait for it.
+    // After the SDK's retry timers (runtime/temporal-connection.ts); the stop does not wait for it.
     onStop('client connection', () => {
-      setTimeout(() => void connection.close(), SDK_RETRY_BACKOFF_MAX_MS).unref();
+      closeConnectionLater(connection);
       return Promise.resolve();
     });
     const client = new Client({
@@ -165,7 +160,7 @@ export async function startStack(config: Config, log: Logger, options: StackOpti
       log,
       temporalMetricsUrl: temporalMetricsUrl(config.metrics.temporalAddress),
     });
-    onStop('router', () => Promise.resolve(router.stop()));
+    onStop('router', () => router.stop());
     // The workers run in this process, so the relay that delivers the inbox's events does too: with a pool of its
     // own for its rounds, so that they never hold the connections the API's accept path needs, and the API's router,
     // which knows a journey the moment the API publishes it.

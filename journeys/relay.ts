@@ -2,7 +2,8 @@
  * The relay: delivers the events the API committed to the inbox (stores/event-inbox.ts) to the journey router, so
  * that accepting an event never waits on Temporal. It takes due events in batches (each the oldest waiting event
  * of its consumer, so a consumer's events arrive in order), delivers them concurrently, records each outcome, and
- * puts a failed delivery back with back-off while Temporal is slow or down. Any number of relays run safely: rows
+ * puts a failed delivery back with back-off while Temporal is slow or down. An event is routed with a journey index
+ * that has every journey change committed before the event was accepted ({@link JourneyRouter.ensureCurrent}). Any number of relays run safely: rows
  * are taken with `FOR UPDATE SKIP LOCKED` and leased; a relay that dies mid-batch leaves its rows to the next one
  * when the lease ends, and the journeys' receipts answer a repeated delivery `duplicate` (nothing done twice).
  *
@@ -138,6 +139,9 @@ export class EventRelay {
       .getTracer(TRACER_NAME)
       .startSpan('deliver event', { kind: SpanKind.CONSUMER, attributes: { 'event.type': event.type } }, parent);
     try {
+      // Routed with an index that has every publish, pause, resume and archive committed before the event was
+      // accepted, whichever process made it (a notification may not have arrived yet).
+      await this.router.ensureCurrent(entry.receivedAt);
       const results = await context.with(trace.setSpan(parent, span), () =>
         this.client.withDeadline(Date.now() + this.options.deliveryTimeoutMs, () =>
           // A later attempt after one that died holding the event (a failed one released its claims).

@@ -1,8 +1,11 @@
 /**
  * Routes events to published journeys from an in-memory index (event type -> journeys), never from
  * Temporal visibility. The index is rebuilt from PostgreSQL on publish, pause, resume and archive in this
- * process, and every few seconds to pick up changes made through other API processes.
+ * process, on their notification (LISTEN `journeys_changed`) from any other process, and every
+ * `refreshMs` as a safety net. {@link JourneyRouter.ensureCurrent} makes it current up to a given time
+ * before an event accepted at that time is routed, notification or not.
  */
+import pg from 'pg';
 import {
   type Client,
   WorkflowExecutionAlreadyStartedError,
@@ -13,7 +16,7 @@ import type { Db } from '../runtime/db';
 import type { Logger } from '../runtime/logger';
 import { metrics } from '../runtime/metrics';
 import { claimReceipt, releaseReceipt, settleReceipt } from '../stores/event-receipts';
-import { listRoutableJourneys } from '../stores/journeys';
+import { JOURNEYS_CHANGED_CHANNEL, routingFingerprint, routingSnapshot } from '../stores/journeys';
 import { matchesEvent } from '../contract/conditions';
 import { eventSignal } from '../contract/journey-run';
 import type { JourneyEvent } from '../contract/events';
@@ -57,15 +60,39 @@ export class UndeliverableEventError extends Error {
   }
 }
 
+/** How the router keeps its index. */
+export interface RouterOptions {
+  taskQueue: string;
+  log: Logger;
+  /** Full reloads of the index, a safety net behind the notifications. @default 30000 */
+  refreshMs?: number;
+  /** LISTEN for publishes, pauses, resumes and archives on a connection of its own (started by `start()`). @default true */
+  listen?: boolean;
+}
+
+/** The longest wait before the listening connection is opened again after it dropped. */
+const MAX_LISTEN_BACKOFF_MS = 10_000;
+
 /** The event router. */
 export class JourneyRouter {
   private byType = new Map<string, RoutableJourney[]>();
+  /** PostgreSQL time: every change committed before it is in the index. */
+  private asOf = new Date(0);
+  /** {@link routingFingerprint} of the index's snapshot. */
+  private fingerprint?: string;
   private timer?: NodeJS.Timeout;
+  private refreshing?: Promise<void>;
+  private refreshAgain = false;
+  private checking?: Promise<void>;
+  private stopped = false;
+  private listener?: pg.Client;
+  private listening?: Promise<void>;
+  private wakeListener?: () => void;
 
   constructor(
     private readonly db: Db,
     private readonly client: Client,
-    private readonly options: { taskQueue: string; log: Logger; refreshMs?: number },
+    private readonly options: RouterOptions,
   ) {}
 
   /** The task queue runs start on (and re-sends of their messages). */
@@ -73,23 +100,43 @@ export class JourneyRouter {
     return this.options.taskQueue;
   }
 
-  /** Loads the index and keeps it fresh. */
+  /**
+   * Loads the index and keeps it fresh: on every notification of a change, and every `refreshMs`. Listens before it
+   * loads, so that no change falls between the two (a first connection that fails is retried in the background).
+   */
   async start(): Promise<void> {
-    await this.refresh();
-    this.timer = setInterval(() => {
-      this.refresh().catch((err: unknown) => this.options.log.warn({ err }, 'journey index refresh failed'));
-    }, this.options.refreshMs ?? 5000);
+    this.stopped = false;
+    if (this.options.listen !== false) {
+      let firstAttempt!: () => void;
+      const attempted = new Promise<void>((resolve) => (firstAttempt = resolve));
+      this.listening = this.listen(firstAttempt);
+      await attempted;
+    }
+    try {
+      await this.refresh();
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    this.timer = setInterval(() => this.refreshSoon(), this.options.refreshMs ?? 30_000);
     this.timer.unref();
   }
 
-  stop(): void {
+  /** Stops refreshing and closes the listening connection. */
+  async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
+    this.wakeListener?.();
+    await this.listener?.end().catch(() => undefined);
+    await this.listening;
   }
 
-  /** Rebuilds the index from PostgreSQL. */
+  /** Rebuilds the index from PostgreSQL (a snapshot older than the index's is dropped). */
   async refresh(): Promise<void> {
+    const { asOf, fingerprint, journeys } = await routingSnapshot(this.db);
+    if (asOf <= this.asOf) return;
     const next = new Map<string, RoutableJourney[]>();
-    for (const { status, latest, definitions } of await listRoutableJourneys(this.db)) {
+    for (const { status, latest, definitions } of journeys) {
       const journey: RoutableJourney = {
         latest,
         paused: status === 'paused',
@@ -101,6 +148,107 @@ export class JourneyRouter {
       }
     }
     this.byType = next;
+    this.asOf = asOf;
+    this.fingerprint = fingerprint;
+  }
+
+  /**
+   * Makes the index current at least up to `at` (a PostgreSQL time, e.g. when an event was accepted): a change
+   * committed before `at` is in it afterwards. Usually nothing to do: the index is newer. Otherwise one short query
+   * (the {@link routingFingerprint}) tells whether anything changed since the index was loaded; only then it is
+   * reloaded. Concurrent callers share the query.
+   */
+  async ensureCurrent(at: Date): Promise<void> {
+    // Strictly newer: PostgreSQL keeps microseconds, a Date milliseconds (truncated), so equal may be older.
+    for (let round = 0; this.asOf <= at && round < 2; round++) {
+      this.checking ??= this.checkCurrent().finally(() => (this.checking = undefined));
+      await this.checking;
+    }
+  }
+
+  /** The journeys an event of `type` goes to (their ids), as the index has them now. */
+  journeysFor(type: string): string[] {
+    return (this.byType.get(type) ?? []).map((journey) => journey.latest.journeyId);
+  }
+
+  private async checkCurrent(): Promise<void> {
+    const { asOf, fingerprint } = await routingFingerprint(this.db);
+    if (fingerprint !== this.fingerprint) return this.refresh();
+    if (asOf > this.asOf) this.asOf = asOf;
+  }
+
+  /** A refresh in the background; one more after the one running, when asked meanwhile (a change may have missed it). */
+  private refreshSoon(): void {
+    if (this.stopped) return;
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return;
+    }
+    this.refreshing = this.refresh()
+      .catch((err: unknown) => this.options.log.warn({ err }, 'journey index refresh failed'))
+      .finally(() => {
+        this.refreshing = undefined;
+        if (this.refreshAgain) {
+          this.refreshAgain = false;
+          this.refreshSoon();
+        }
+      });
+  }
+
+  /**
+   * Listens for journey changes on a connection of its own until {@link stop}; opens it again with back-off when it
+   * drops, and then reloads the index (changes notified while it was closed were missed). `attempted` is called once
+   * the first attempt listens or failed.
+   */
+  private async listen(attempted: () => void): Promise<void> {
+    const { connection } = (this.db.client as { config: { connection: pg.ClientConfig | string } }).config;
+    for (let failures = 0, first = true; !this.stopped; first = false) {
+      const listener = new pg.Client(
+        typeof connection === 'string'
+          ? { connectionString: connection, application_name: 'journey-router' }
+          : { ...connection, application_name: 'journey-router' },
+      );
+      this.listener = listener;
+      // Every error is handled here (an unhandled 'error' event would end the process); the first one closes it.
+      const closed = new Promise<Error | undefined>((resolve) => {
+        listener.on('error', resolve);
+        listener.once('end', () => resolve(undefined));
+      });
+      listener.on('notification', () => this.refreshSoon());
+      try {
+        await listener.connect();
+        await listener.query(`listen ${JOURNEYS_CHANGED_CHANNEL}`);
+        // Changes may have been missed since the last index load (the first attempt's: start() loads it next).
+        if (first) attempted();
+        else {
+          this.options.log.info('journey index listening again; reloading it');
+          this.refreshSoon();
+        }
+        failures = 0;
+        const err = await closed;
+        if (this.stopped) break;
+        this.options.log.warn({ err }, 'journey index lost its notifications connection; opening it again');
+      } catch (err) {
+        if (first) attempted();
+        if (this.stopped) break;
+        this.options.log.warn({ err }, 'journey index could not listen for changes; retrying');
+      }
+      listener.removeAllListeners('notification');
+      await listener.end().catch(() => undefined);
+      failures++;
+      await this.pause(Math.min(MAX_LISTEN_BACKOFF_MS, 100 * 2 ** failures));
+    }
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeListener = done;
+    });
   }
 
   /** Throws {@link UndeliverableEventError} when Temporal would refuse a run id the event makes. */

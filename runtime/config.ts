@@ -16,6 +16,17 @@ const optional = z
 
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 
+/** `true` or `false` (any case; empty means the default). */
+const flag = (fallback: boolean) =>
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .transform((value) => (value === '' ? String(fallback) : value))
+    .pipe(z.enum(['true', 'false'], { error: 'must be true or false' }))
+    .transform((value) => value === 'true')
+    .default(fallback);
+
 const envSchema = z.object({
   TEMPORAL_ADDRESS: optional,
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -59,6 +70,8 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty', 'auto']).default('auto'),
   WORKFLOW_CACHE_SIZE: z.coerce.number().int().min(0).max(100_000).default(1000),
+  RELAY_ENABLED: flag(true),
+  WORKERS_ENABLED: flag(true),
   RELAY_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
   RELAY_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
   RELAY_POLL_MS: z.coerce.number().int().min(1).max(60_000).default(50),
@@ -161,6 +174,11 @@ export interface Config {
   workflowCacheSize: number;
   /** The event relay (journeys/relay.ts): events per round, deliveries in flight, idle poll, lease of a taken event. */
   relay: { batchSize: number; concurrency: number; pollMs: number; leaseMs: number };
+  /**
+   * What a worker process (`npm run worker`) runs: its Temporal workers, its event relay, or both. Both off is an
+   * error there. @default both on
+   */
+  workerProcess: { workers: boolean; relay: boolean };
   /** Prometheus metrics (runtime/metrics.ts). */
   metrics: {
     /** Port of the worker process's `/metrics` (the API serves its own at `/metrics`). @default 9464 */
@@ -269,6 +287,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       pollMs: e.RELAY_POLL_MS,
       leaseMs: e.RELAY_LEASE_MS,
     },
+    workerProcess: { workers: e.WORKERS_ENABLED, relay: e.RELAY_ENABLED },
     metrics: { port: e.METRICS_PORT, host: e.METRICS_HOST, temporalAddress: e.TEMPORAL_METRICS_ADDRESS },
     tracing: {
       enabled:

@@ -2,6 +2,12 @@
 import type { Db } from '../runtime/db';
 import type { JourneyDefinition, JourneyVersion } from '../contract/journey-definition';
 
+/**
+ * The PostgreSQL channel a publish, pause, resume or archive notifies in its own transaction (payload: the journey
+ * id), so that every process's event router (journeys/router.ts) reloads its index the moment the change commits.
+ */
+export const JOURNEYS_CHANGED_CHANNEL = 'journeys_changed';
+
 /** Where a journey is in its lifecycle. */
 export type JourneyStatus = 'draft' | 'active' | 'paused' | 'archived';
 
@@ -78,16 +84,25 @@ export async function publishDraft(db: Db, id: string): Promise<JourneyVersion |
     const version = (row.latest_version ?? 0) + 1;
     await tx('journey_versions').insert({ journey_id: id, version, definition: JSON.stringify(row.draft) });
     await tx('journeys').where({ id }).update({ latest_version: version, status: 'active', updated_at: tx.fn.now() });
+    await notifyJourneyChanged(tx, id);
     return { journeyId: id, version, definition: row.draft };
   });
 }
 
 /** Sets the lifecycle status; only journeys with a published version can be active or paused. */
 export async function setJourneyStatus(db: Db, id: string, status: JourneyStatus): Promise<JourneyRecord | undefined> {
-  const query = db('journeys').where({ id }).update({ status, updated_at: db.fn.now() }).returning('*');
-  if (status !== 'archived') void query.whereNotNull('latest_version').whereNot({ status: 'archived' });
-  const rows = (await query) as JourneyRow[];
-  return rows[0] && toRecord(rows[0]);
+  return db.transaction(async (tx) => {
+    const query = tx('journeys').where({ id }).update({ status, updated_at: tx.fn.now() }).returning('*');
+    if (status !== 'archived') void query.whereNotNull('latest_version').whereNot({ status: 'archived' });
+    const rows = (await query) as JourneyRow[];
+    if (rows[0]) await notifyJourneyChanged(tx, id);
+    return rows[0] && toRecord(rows[0]);
+  });
+}
+
+/** Tells the listening routers that `id` changed; delivered only if and when `tx` commits. */
+async function notifyJourneyChanged(tx: Db, id: string): Promise<void> {
+  await tx.raw('select pg_notify(?, ?)', [JOURNEYS_CHANGED_CHANNEL, id]);
 }
 
 /** The published versions of a journey, newest first (definitions included). */
@@ -104,6 +119,35 @@ export async function listVersions(db: Db, id: string): Promise<(JourneyVersion 
     definition: r.definition,
     publishedAt: r.published_at.toISOString(),
   }));
+}
+
+/**
+ * What the router's index depends on, in one short string: each published journey's id, status and latest version
+ * (published versions never change). Equal strings at two moments: no publish, pause, resume or archive between
+ * them that the index would miss (a pause undone by a resume leaves it as it was).
+ */
+export async function routingFingerprint(db: Db): Promise<{ asOf: Date; fingerprint: string }> {
+  const { rows } = await db.raw<{ rows: { as_of: Date; fingerprint: string | null }[] }>(
+    `select statement_timestamp() as as_of,
+       (select json_agg(json_build_array(id, status, latest_version) order by id)::text
+        from journeys where latest_version is not null) as fingerprint`,
+  );
+  return { asOf: rows[0]!.as_of, fingerprint: rows[0]!.fingerprint ?? '' };
+}
+
+/**
+ * The routable journeys and their {@link routingFingerprint} from one snapshot; `asOf` is a PostgreSQL time
+ * before that snapshot was taken: every change committed before it is in the answer.
+ */
+export async function routingSnapshot(
+  db: Db,
+): Promise<{ asOf: Date; fingerprint: string; journeys: RoutableJourneyRecord[] }> {
+  return db.transaction(async (tx) => {
+    await tx.raw('set transaction isolation level repeatable read, read only');
+    // The first statement takes the snapshot, after its statement_timestamp().
+    const { asOf, fingerprint } = await routingFingerprint(tx);
+    return { asOf, fingerprint, journeys: await listRoutableJourneys(tx) };
+  });
 }
 
 /** A journey that takes events: its status, latest version, and every published definition. */

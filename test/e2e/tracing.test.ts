@@ -95,7 +95,7 @@ describe('tracing', function () {
       stop: async () => {
         workers.shutdown();
         await running;
-        router.stop();
+        await router.stop();
       },
     };
   }

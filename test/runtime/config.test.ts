@@ -165,4 +165,26 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ FREQUENCY_CAPS: 'fax=1/1d' }), ConfigError);
     assert.throws(() => loadConfig({ FREQUENCY_CAPS: 'sms=0/1d' }), /FREQUENCY_CAPS/);
   });
+
+  it('reads what a worker process runs: its workers and its relay, both by default', () => {
+    assert.deepEqual(loadConfig({}).workerProcess, { workers: true, relay: true });
+    assert.deepEqual(loadConfig({ RELAY_ENABLED: 'false', WORKERS_ENABLED: ' TRUE ' }).workerProcess, {
+      workers: true,
+      relay: false,
+    });
+    assert.deepEqual(loadConfig({ WORKERS_ENABLED: 'False', RELAY_ENABLED: '' }).workerProcess, {
+      workers: false,
+      relay: true,
+    });
+    assert.throws(
+      () => loadConfig({ RELAY_ENABLED: 'no', WORKERS_ENABLED: '0' }),
+      (err: ConfigError) => {
+        assert.deepEqual(err.problems.sort(), [
+          'RELAY_ENABLED: must be true or false',
+          'WORKERS_ENABLED: must be true or false',
+        ]);
+        return true;
+      },
+    );
+  });
 });
