@@ -24,9 +24,10 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel, 'worker', { format: config.logFormat });
   const { workers: runWorkers, relay: runRelay } = config.workerProcess;
   if (!runWorkers && !runRelay) throw new Error('WORKERS_ENABLED and RELAY_ENABLED are both false: nothing to run');
-  // The SDK's worker metrics (temporal_*) are served with the service's own on METRICS_PORT.
+  // The SDK's worker metrics (temporal_*) are served with the service's own on METRICS_PORT. Its runtime serves the
+  // workers only (a relay's client does without it; one left installed and unused would keep the process alive).
   const sdkMetrics = runWorkers ? await temporalMetricsAddress(config.metrics.temporalAddress) : undefined;
-  installTemporalLogging(log, { metrics: temporalMetricsExporter(sdkMetrics) });
+  if (runWorkers) installTemporalLogging(log, { metrics: temporalMetricsExporter(sdkMetrics) });
   const tracing = tracingFromConfig(config, 'journey-executor-worker');
   if (!config.database.url) throw new Error('DATABASE_URL is required');
   const db = createDb(config.database.url);
