@@ -76,8 +76,8 @@ const MAX_LISTEN_BACKOFF_MS = 10_000;
 /** The event router. */
 export class JourneyRouter {
   private byType = new Map<string, RoutableJourney[]>();
-  /** PostgreSQL time: every change committed before it is in the index. */
-  private asOf = new Date(0);
+  /** PostgreSQL time (epoch microseconds): every change committed before it is in the index. */
+  private asOfUs = 0n;
   /** {@link routingFingerprint} of the index's snapshot. */
   private fingerprint?: string;
   private timer?: NodeJS.Timeout;
@@ -133,8 +133,8 @@ export class JourneyRouter {
 
   /** Rebuilds the index from PostgreSQL (a snapshot older than the index's is dropped). */
   async refresh(): Promise<void> {
-    const { asOf, fingerprint, journeys } = await routingSnapshot(this.db);
-    if (asOf <= this.asOf) return;
+    const { asOfUs, fingerprint, journeys } = await routingSnapshot(this.db);
+    if (asOfUs <= this.asOfUs) return;
     const next = new Map<string, RoutableJourney[]>();
     for (const { status, latest, definitions } of journeys) {
       const journey: RoutableJourney = {
@@ -148,7 +148,7 @@ export class JourneyRouter {
       }
     }
     this.byType = next;
-    this.asOf = asOf;
+    this.asOfUs = asOfUs;
     this.fingerprint = fingerprint;
   }
 
@@ -159,8 +159,9 @@ export class JourneyRouter {
    * reloaded. Concurrent callers share the query.
    */
   async ensureCurrent(at: Date): Promise<void> {
-    // Strictly newer: PostgreSQL keeps microseconds, a Date milliseconds (truncated), so equal may be older.
-    for (let round = 0; this.asOf <= at && round < 2; round++) {
+    // `at` is PostgreSQL's microseconds truncated to milliseconds: the index must be newer than the whole millisecond.
+    const atUs = (BigInt(at.getTime()) + 1n) * 1000n;
+    for (let round = 0; this.asOfUs < atUs && round < 2; round++) {
       this.checking ??= this.checkCurrent().finally(() => (this.checking = undefined));
       await this.checking;
     }
@@ -172,9 +173,9 @@ export class JourneyRouter {
   }
 
   private async checkCurrent(): Promise<void> {
-    const { asOf, fingerprint } = await routingFingerprint(this.db);
+    const { asOfUs, fingerprint } = await routingFingerprint(this.db);
     if (fingerprint !== this.fingerprint) return this.refresh();
-    if (asOf > this.asOf) this.asOf = asOf;
+    if (asOfUs > this.asOfUs) this.asOfUs = asOfUs;
   }
 
   /** A refresh in the background; one more after the one running, when asked meanwhile (a change may have missed it). */

@@ -126,27 +126,27 @@ export async function listVersions(db: Db, id: string): Promise<(JourneyVersion 
  * (published versions never change). Equal strings at two moments: no publish, pause, resume or archive between
  * them that the index would miss (a pause undone by a resume leaves it as it was).
  */
-export async function routingFingerprint(db: Db): Promise<{ asOf: Date; fingerprint: string }> {
-  const { rows } = await db.raw<{ rows: { as_of: Date; fingerprint: string | null }[] }>(
-    `select statement_timestamp() as as_of,
+export async function routingFingerprint(db: Db): Promise<{ asOfUs: bigint; fingerprint: string }> {
+  const { rows } = await db.raw<{ rows: { as_of_us: string; fingerprint: string | null }[] }>(
+    `select (extract(epoch from statement_timestamp()) * 1000000)::bigint::text as as_of_us,
        (select json_agg(json_build_array(id, status, latest_version) order by id)::text
         from journeys where latest_version is not null) as fingerprint`,
   );
-  return { asOf: rows[0]!.as_of, fingerprint: rows[0]!.fingerprint ?? '' };
+  return { asOfUs: BigInt(rows[0]!.as_of_us), fingerprint: rows[0]!.fingerprint ?? '' };
 }
 
 /**
- * The routable journeys and their {@link routingFingerprint} from one snapshot; `asOf` is a PostgreSQL time
- * before that snapshot was taken: every change committed before it is in the answer.
+ * The routable journeys and their {@link routingFingerprint} from one snapshot; `asOfUs` is a PostgreSQL time (epoch
+ * microseconds) before that snapshot was taken: every change committed before it is in the answer.
  */
 export async function routingSnapshot(
   db: Db,
-): Promise<{ asOf: Date; fingerprint: string; journeys: RoutableJourneyRecord[] }> {
+): Promise<{ asOfUs: bigint; fingerprint: string; journeys: RoutableJourneyRecord[] }> {
   return db.transaction(async (tx) => {
     await tx.raw('set transaction isolation level repeatable read, read only');
     // The first statement takes the snapshot, after its statement_timestamp().
-    const { asOf, fingerprint } = await routingFingerprint(tx);
-    return { asOf, fingerprint, journeys: await listRoutableJourneys(tx) };
+    const { asOfUs, fingerprint } = await routingFingerprint(tx);
+    return { asOfUs, fingerprint, journeys: await listRoutableJourneys(tx) };
   });
 }
 
