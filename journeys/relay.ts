@@ -140,10 +140,16 @@ export class EventRelay {
       .startSpan('deliver event', { kind: SpanKind.CONSUMER, attributes: { 'event.type': event.type } }, parent);
     try {
       // Routed with an index that has every publish, pause, resume and archive committed before the event was
-      // accepted, whichever process made it (a notification may not have arrived yet).
-      await this.router.ensureCurrent(entry.receivedAt);
+      // accepted, whichever process made it (a notification may not have arrived yet). Within the same deadline as
+      // the delivery, so that the whole of it ends within the lease.
+      const deadline = Date.now() + this.options.deliveryTimeoutMs;
+      const current = await within(
+        deadline - Date.now(),
+        this.router.ensureCurrent(entry.receivedAt).then(() => true),
+      );
+      if (!current) throw new Error('the journey index could not be brought up to the event in time');
       const results = await context.with(trace.setSpan(parent, span), () =>
-        this.client.withDeadline(Date.now() + this.options.deliveryTimeoutMs, () =>
+        this.client.withDeadline(deadline, () =>
           // A later attempt after one that died holding the event (a failed one released its claims).
           this.router.route(event, { redelivery: entry.attempts > 1 }),
         ),
