@@ -103,7 +103,8 @@ async function main(): Promise<void> {
   let dataDir: string | undefined;
   let stop = async () => {};
   let url = process.env.DATABASE_URL;
-  if (!url && !args.synthetic) {
+  // Synthetic consumers need no rows, but the simulation still reads the journey's topic.
+  if (!url) {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'je-simulate-'));
     await chmod(dataDir, 0o755); // as root, the embedded PostgreSQL runs as the `postgres` user
     const server = await startEmbeddedPostgres({
@@ -114,11 +115,11 @@ async function main(): Promise<void> {
     url = server.url;
     stop = () => server.stop();
   }
-  const db = createDb(url ?? 'postgres://unused@127.0.0.1:1/unused');
+  const db = createDb(url);
   const tag = `bench-${Date.now().toString(36)}`;
   try {
+    await migrateLatest(db);
     if (!args.synthetic) {
-      await migrateLatest(db);
       const rows = Array.from({ length: count }, (_, n) => ({
         id: `${tag}-${String(n).padStart(5, '0')}`,
         email: n % 10 === 9 ? null : `${tag}-${n}@example.com`,

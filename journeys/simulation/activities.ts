@@ -85,6 +85,8 @@ export interface SimulationWorld {
   /** The simulation's own Temporal client: delivery reports are signalled to the runs through it. */
   client: Client;
   templates: TemplateSandbox;
+  /** The driver workflow of a run (workflows/simulation.ts), by the run's workflow id. */
+  driverOf: (workflowId: string) => string | undefined;
   /** The learned steps' trials and posteriors, for this simulation only. */
   posteriors: SimulatedPosteriors;
   /** Consumers respond to messages at these rates. @default no responses */
@@ -266,10 +268,16 @@ export function createSimulationActivities(world: SimulationWorld, ledger: Simul
             data: responses.data,
           };
           // To the run's driver (workflows/simulation.ts responseSignal), which delivers it at its journey time.
-          await world.client.workflow
-            .getHandle(`simulation:${request.workflowId}`)
-            .signal<[{ at: number; event: JourneyEvent }]>('simulatedResponse', { at: send.respondedAt, event })
-            .catch(() => undefined); // the driver ended: the run is over, no response can change it
+          const driver = world.driverOf(request.workflowId);
+          if (driver)
+            await world.client.workflow
+              .getHandle(driver)
+              .signal<[{ workflowId: string; at: number; event: JourneyEvent }]>('simulatedResponse', {
+                workflowId: request.workflowId,
+                at: send.respondedAt,
+                event,
+              })
+              .catch(() => undefined); // the driver ended: the run is over, no response can change it
         }
       }
       return {

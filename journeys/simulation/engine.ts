@@ -20,7 +20,12 @@ import { registerSearchAttributes } from '../../runtime/search-attributes';
 import { toolPath } from '../../runtime/tools';
 import { getTopic } from '../../stores/topics';
 import { createJourneyWorkers, type JourneyWorkers } from '../../workers/worker';
-import type { ScriptedDelivery, SimulatedRunResult, simulatedRunWorkflow } from '../../workflows/simulation';
+import type {
+  ScriptedDelivery,
+  SimulatedRunInput,
+  SimulatedRunResult,
+  simulatedGroupWorkflow,
+} from '../../workflows/simulation';
 import { createSimulationActivities, emptyLedger, type SimulatedResponses, type SimulationWorld } from './activities';
 import { loadPopulation } from './population';
 import { SimulatedPosteriors } from './posteriors';
@@ -71,6 +76,8 @@ export interface SimulatedJourney {
 }
 
 const TASK_QUEUE = 'simulation';
+/** Runs per driver workflow. */
+const DRIVER_GROUP = 100;
 const NAMESPACE = 'default';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
@@ -188,6 +195,8 @@ export async function simulateJourney(
     const ledger = emptyLedger();
     const posteriors = new SimulatedPosteriors();
     const entries = entryTimes(request, population.ids);
+    /** The driver workflow of each run, by the run's workflow id (responses are signalled to it). */
+    const drivers = new Map<string, string>();
     const world: SimulationWorld = {
       definition,
       population,
@@ -199,6 +208,7 @@ export async function simulateJourney(
       client: env.client,
       templates,
       posteriors,
+      driverOf: (workflowId) => drivers.get(workflowId),
       ...(responses ? { responses } : {}),
     };
     workers = await createJourneyWorkers({
@@ -217,47 +227,52 @@ export async function simulateJourney(
     const runs: SimulatedRun[] = [];
     let endMs = startMs;
     const work = (async () => {
-      const drivers: { consumerId: string; workflowId: string; driverId: string }[] = [];
-      for (let i = 0; i < population.ids.length; i += 100) {
-        await Promise.all(
-          population.ids.slice(i, i + 100).map(async (consumerId) => {
-            const workflowId = journeyWorkflowId(definition.id, consumerId);
-            const driverId = `simulation:${workflowId}`;
-            const entryAtMs = entries.get(consumerId) ?? 0;
-            const trigger: JourneyEvent = {
-              id: `simulated-trigger-${consumerId}`,
-              type: definition.trigger.event,
-              consumerId,
-              occurredAt: new Date(startMs + entryAtMs).toISOString(),
-              data: triggerData,
-            };
-            await client.workflow.start<typeof simulatedRunWorkflow>('simulatedRunWorkflow', {
-              taskQueue: TASK_QUEUE,
-              workflowId: driverId,
-              args: [
-                {
-                  run: { journey, consumerId, trigger },
-                  workflowId,
-                  deliveries: scriptFor(request, consumerId, startMs + entryAtMs),
-                  horizonMs,
-                  entryAtMs,
-                },
-              ],
-            });
-            drivers.push({ consumerId, workflowId, driverId });
+      const groups: { driverId: string; runs: SimulatedRunInput[] }[] = [];
+      population.ids.forEach((consumerId, index) => {
+        const workflowId = journeyWorkflowId(definition.id, consumerId);
+        const entryAtMs = entries.get(consumerId) ?? 0;
+        const trigger: JourneyEvent = {
+          id: `simulated-trigger-${consumerId}`,
+          type: definition.trigger.event,
+          consumerId,
+          occurredAt: new Date(startMs + entryAtMs).toISOString(),
+          data: triggerData,
+        };
+        if (index % DRIVER_GROUP === 0)
+          groups.push({ driverId: `simulation:${definition.id}:${index / DRIVER_GROUP + 1}`, runs: [] });
+        const group = groups[groups.length - 1]!;
+        group.runs.push({
+          run: { journey, consumerId, trigger },
+          workflowId,
+          deliveries: scriptFor(request, consumerId, startMs + entryAtMs),
+          entryAtMs,
+        });
+        drivers.set(workflowId, group.driverId);
+      });
+      await Promise.all(
+        groups.map((group) =>
+          client.workflow.start<typeof simulatedGroupWorkflow>('simulatedGroupWorkflow', {
+            taskQueue: TASK_QUEUE,
+            workflowId: group.driverId,
+            args: [{ runs: group.runs, horizonMs }],
           }),
-        );
-      }
-      await env.connection.testService!.unlockTimeSkipping({});
-      const results = await Promise.all(
-        drivers.map(async (driver) => ({
-          ...driver,
-          result: (await client.workflow.getHandle(driver.driverId).result()) as SimulatedRunResult,
-        })),
+        ),
       );
+      await env.connection.testService!.unlockTimeSkipping({});
+      const consumerOf = new Map(population.ids.map((id) => [journeyWorkflowId(definition.id, id), id]));
+      const results = (
+        await Promise.all(
+          groups.map(
+            async (group) => (await client.workflow.getHandle(group.driverId).result()) as SimulatedRunResult[],
+          ),
+        )
+      )
+        .flat()
+        .map((result) => ({ ...result, consumerId: consumerOf.get(result.workflowId)! }));
       await env.connection.testService!.lockTimeSkipping({});
       endMs = await env.currentTimeMs();
-      for (const { consumerId, workflowId, result } of results) {
+      for (const result of results) {
+        const { consumerId, workflowId } = result;
         let state: JourneyState | undefined = result.final;
         // Still running at the horizon: its state as the query answers it now.
         if (!state) state = await client.workflow.getHandle(workflowId).query(stateQuery);
