@@ -46,6 +46,8 @@ export interface JourneyWorkerOptions {
    * from its history when it wakes). @default the SDK's, from the heap size (about 2300 with a 4 GiB heap)
    */
   maxCachedWorkflows?: number;
+  /** Threads running workflow code (journey simulations use 2: both cores). @default the SDK's: 1 */
+  workflowThreadPoolSize?: number;
 }
 
 /** The tracing interceptors and the workflow span sink of a worker; none without tracing. */
@@ -91,6 +93,7 @@ export async function createJourneyWorkers(options: JourneyWorkerOptions): Promi
     activities: options.activities,
     ...(options.sinks ? { sinks: options.sinks } : {}),
     ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
+    ...(options.workflowThreadPoolSize !== undefined ? { workflowThreadPoolSize: options.workflowThreadPoolSize } : {}),
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),
