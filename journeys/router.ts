@@ -5,6 +5,7 @@
  * `refreshMs` as a safety net. {@link JourneyRouter.ensureCurrent} makes it current up to a given time
  * before an event accepted at that time is routed, notification or not.
  */
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import {
   type Client,
@@ -25,6 +26,25 @@ import type { JourneyVersion } from '../contract/journey-definition';
 import { listenedEventTypes } from '../contract/steps';
 import { MAX_WORKFLOW_ID_LENGTH, runWorkflowId, unescapedRunWorkflowId } from '../contract/workflow-ids';
 import type { journeyWorkflow } from '../workflows/journey/workflow';
+
+/**
+ * The SDK's (internal, registered) symbol for start options it does not take otherwise; the request id is one of
+ * them. test/journeys/router-redelivery.test.ts fails if a release of the SDK stops honouring it.
+ */
+const INTERNAL_START_OPTIONS = Symbol.for('__temporal_internal_client_workflow_start_options');
+
+/**
+ * The start's request id, the same for every delivery of one event to one journey: Temporal answers a start whose
+ * request id is that of the workflow id's current run with that run, open or closed, instead of starting another.
+ * So a delivery repeated after one that started the run but died before its receipt was settled (a killed process,
+ * a deadline that ran out while the start still went through) finds the run it started, even when that run has
+ * ended and the journey's re-entry would allow a new one. UUID-shaped, as the SDK's own.
+ */
+function startRequestId(journeyId: string, eventId: string): Record<symbol, { requestId: string }> {
+  const hex = createHash('sha256').update(`journey-start\u0000${journeyId}\u0000${eventId}`).digest('hex');
+  const requestId = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+  return { [INTERNAL_START_OPTIONS]: { requestId } };
+}
 
 /** What one event did in one journey. */
 export interface JourneyRouting {
@@ -352,6 +372,7 @@ export class JourneyRouter {
     for (let round = 0; ; round++) {
       try {
         const handle = await this.client.workflow.start<typeof journeyWorkflow>('journeyWorkflow', {
+          ...startRequestId(journeyId, event.id),
           workflowId,
           taskQueue: this.options.taskQueue,
           args: [{ journey: latest, consumerId: event.consumerId, trigger: event }],
