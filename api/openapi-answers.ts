@@ -22,7 +22,10 @@ const messageStatus = {
 };
 
 /** An object whose every listed property is required. */
-const record = (properties: Record<string, JsonSchema>, optional: Record<string, JsonSchema> = {}): JsonSchema => ({
+export const record = (
+  properties: Record<string, JsonSchema>,
+  optional: Record<string, JsonSchema> = {},
+): JsonSchema => ({
   type: 'object',
   required: Object.keys(properties),
   properties: { ...properties, ...optional },
@@ -183,23 +186,23 @@ const outboxItem = record({
 
 const probability = { type: 'number', minimum: 0, maximum: 1 };
 
+/** One channel's posterior estimate of a learned policy: a topic's (ChannelEstimates) or a simulation's. */
+export const channelEstimate = record({
+  reward: { type: 'string', enum: ['delivery', 'conversion'] },
+  persona: string,
+  channel,
+  successes: integer,
+  failures: integer,
+  trials: integer,
+  pending: integer,
+  mean: probability,
+  interval: record({ low: probability, high: probability }),
+});
+
 const channelEstimates = record({
   topic: string,
   prior: string,
-  estimates: {
-    type: 'array',
-    items: record({
-      reward: { type: 'string', enum: ['delivery', 'conversion'] },
-      persona: string,
-      channel,
-      successes: integer,
-      failures: integer,
-      trials: integer,
-      pending: integer,
-      mean: probability,
-      interval: record({ low: probability, high: probability }),
-    }),
-  },
+  estimates: { type: 'array', items: channelEstimate },
 });
 
 /** Every answer component, by name. */

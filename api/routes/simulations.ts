@@ -21,6 +21,7 @@ import {
 import { simulationRequest, type SimulationRequest } from '../../journeys/simulation/request';
 import { validateJourney, type ValidationOptions } from '../../journeys/validation';
 import { ConflictError, InputError, NotFoundError, parseInput, RateLimitedError, UnavailableError } from '../errors';
+import { channelEstimate, record } from '../openapi-answers';
 import { errors, idParam, jsonBody, needs, ok, type OpenApiPaths } from '../openapi-parts';
 
 /** Builds the router mounted under /v1. */
@@ -127,11 +128,6 @@ const string = { type: 'string' };
 const integer = { type: 'integer', minimum: 0 };
 const number = { type: 'number', minimum: 0 };
 const counts = { type: 'object', additionalProperties: integer };
-const record = (properties: Record<string, JsonSchema>, optional: Record<string, JsonSchema> = {}): JsonSchema => ({
-  type: 'object',
-  required: Object.keys(properties),
-  properties: { ...properties, ...optional },
-});
 const perChannel = (value: JsonSchema) => record({ email: value, sms: value, voice: value, print: value });
 const journeyTime = record({ ms: integer, text: string });
 const status = { type: 'string', enum: ['running', 'converted', 'completed', 'failed', 'cancelled'] };
@@ -200,20 +196,7 @@ export const simulationAnswerSchemas: Record<string, JsonSchema> = {
                 { regret: record({ policy: { type: 'number' }, uniform: { type: 'number' } }) },
               ),
             },
-            posteriors: {
-              type: 'array',
-              items: record({
-                reward: { type: 'string', enum: ['delivery', 'conversion'] },
-                persona: string,
-                channel,
-                successes: integer,
-                failures: integer,
-                trials: integer,
-                pending: integer,
-                mean: number,
-                interval: record({ low: number, high: number }),
-              }),
-            },
+            posteriors: { type: 'array', items: channelEstimate },
           },
           {
             persona: string,

@@ -7,7 +7,6 @@
  */
 import assert from 'node:assert/strict';
 import type { Client } from '@temporalio/client';
-import type { JourneyDefinition } from '../../contract/journey-definition';
 import type { JourneyEvent } from '../../contract/events';
 import { JourneyRouter } from '../../journeys/router';
 import { migrateLatest } from '../../migrations';
@@ -15,22 +14,8 @@ import { createDb, type Db } from '../../runtime/db';
 import { CLAIMED } from '../../stores/event-receipts';
 import { createJourney, publishDraft } from '../../stores/journeys';
 import { silentLog } from '../support/api';
+import { weekWaitJourney } from '../support/journeys';
 import { freshDatabase, onTeardown, openRunsTemporal, unique } from '../support/resources';
-
-const journey = (id: string, type: string): JourneyDefinition => ({
-  id,
-  name: id,
-  topic: 'marketing',
-  trigger: { event: type },
-  reentry: { policy: 'after-exit' },
-  goals: [],
-  exits: [],
-  start: 'hold',
-  steps: [
-    { id: 'hold', type: 'wait', duration: '7 days', next: 'done' },
-    { id: 'done', type: 'exit' },
-  ],
-});
 
 describe('journeys/router: a start redelivered after a crash', () => {
   let db: Db;
@@ -46,7 +31,7 @@ describe('journeys/router: a start redelivered after a crash', () => {
     ({ client } = await openRunsTemporal());
     journeyId = unique('j');
     type = unique('signed.up');
-    await createJourney(db, journey(journeyId, type));
+    await createJourney(db, weekWaitJourney(journeyId, type));
     assert.ok(await publishDraft(db, journeyId));
     // No worker takes this task queue: runs stay as started until the test ends them.
     router = new JourneyRouter(db, client, { taskQueue: unique('redelivery'), log: silentLog, refreshMs: 3_600_000 });

@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import type { Client } from '@temporalio/client';
-import type { JourneyDefinition } from '../../contract/journey-definition';
 import type { JourneyEvent } from '../../contract/events';
 import { EventRelay } from '../../journeys/relay';
 import { JourneyRouter } from '../../journeys/router';
@@ -15,23 +14,8 @@ import { acceptEvents } from '../../stores/event-inbox';
 import { findEventReceipt } from '../../stores/event-outcomes';
 import { createJourney, JOURNEYS_CHANGED_CHANNEL, publishDraft, setJourneyStatus } from '../../stores/journeys';
 import { silentLog } from '../support/api';
+import { weekWaitJourney } from '../support/journeys';
 import { freshDatabase, onTeardown, openRunsTemporal, unique } from '../support/resources';
-
-/** A journey entered by events of `type` that waits a week (no worker runs here: its runs stay open). */
-const journey = (id: string, type: string): JourneyDefinition => ({
-  id,
-  name: id,
-  topic: 'marketing',
-  trigger: { event: type },
-  reentry: { policy: 'after-exit' },
-  goals: [],
-  exits: [],
-  start: 'hold',
-  steps: [
-    { id: 'hold', type: 'wait', duration: '7 days', next: 'done' },
-    { id: 'done', type: 'exit' },
-  ],
-});
 
 const event = (type: string): JourneyEvent => ({
   id: unique('evt'),
@@ -77,7 +61,7 @@ describe('journeys/router', () => {
   async function publish(): Promise<{ id: string; type: string }> {
     const id = unique('j');
     const type = unique('signed.up');
-    await createJourney(publisher, journey(id, type));
+    await createJourney(publisher, weekWaitJourney(id, type));
     assert.ok(await publishDraft(publisher, id));
     return { id, type };
   }
@@ -199,7 +183,7 @@ describe('journeys/router', () => {
         // Changed behind the router's back without a publish: an index that reloads would see it.
         await publisher('journey_versions')
           .where({ journey_id: id })
-          .update({ definition: JSON.stringify(journey(id, `${type}.renamed`)) });
+          .update({ definition: JSON.stringify(weekWaitJourney(id, `${type}.renamed`)) });
         await router.ensureCurrent(new Date());
         assert.deepEqual(router.journeysFor(`${type}.renamed`), [], 'nothing published: no reload');
         assert.ok(router.journeysFor(type).includes(id));

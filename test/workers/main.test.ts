@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { JourneyDefinition } from '../../contract/journey-definition';
 import { JourneyRouter } from '../../journeys/router';
 import { migrateLatest } from '../../migrations';
 import { createDb, type Db } from '../../runtime/db';
@@ -18,6 +17,7 @@ import { type EventReceipt, findEventReceipt } from '../../stores/event-outcomes
 import { createJourney, publishDraft } from '../../stores/journeys';
 import { silentLog } from '../support/api';
 import { newConsumerId } from '../support/consumers';
+import { weekWaitJourney } from '../support/journeys';
 import { parseScrape, type Scrape } from '../support/prometheus';
 import { freePort, freshDatabase, onTeardown, startTimeSkipping, unique } from '../support/resources';
 import { sinkEnv, sinks } from '../support/sinks';
@@ -150,7 +150,7 @@ describe('npm run worker (workers/main.ts)', () => {
       // Published through this test's pool, as another API process would: the worker learns it only from PostgreSQL.
       const id = unique('j');
       const type = unique('signed.up');
-      await createJourney(db, waitingJourney(id, type));
+      await createJourney(db, weekWaitJourney(id, type));
       assert.ok(await publishDraft(db, id));
       const e = eventOf(type, unique('c'));
       await acceptEvents(db, [e]);
@@ -271,22 +271,6 @@ describe('npm run worker with parts switched off (RELAY_ENABLED, WORKERS_ENABLED
     assert.equal(await nothing.exited, 1);
     assert.match(nothing.output(), /WORKERS_ENABLED and RELAY_ENABLED are both false: nothing to run/);
   });
-});
-
-/** A journey entered by events of `type` that waits a week. */
-const waitingJourney = (id: string, type: string): JourneyDefinition => ({
-  id,
-  name: id,
-  topic: 'marketing',
-  trigger: { event: type },
-  reentry: { policy: 'after-exit' },
-  goals: [],
-  exits: [],
-  start: 'hold',
-  steps: [
-    { id: 'hold', type: 'wait', duration: '7 days', next: 'done' },
-    { id: 'done', type: 'exit' },
-  ],
 });
 
 const eventOf = (type: string, consumerId: string) => ({
