@@ -12,6 +12,7 @@ import { createConfiguredApp } from '../api/app';
 import { listen } from '../api/server';
 import { createJourneyWorkers } from '../workers/worker';
 import { EventRelay } from '../journeys/relay';
+import { JourneyRouter } from '../journeys/router';
 import type { Config } from '../runtime/config';
 import { dataConverter } from '../runtime/payload-codec';
 import { migrateLatest } from '../migrations';
@@ -162,11 +163,25 @@ export async function startStack(config: Config, log: Logger, options: StackOpti
     });
     onStop('router', () => router.stop());
     // The workers run in this process, so the relay that delivers the inbox's events does too: with a pool of its
-    // own for its rounds, so that they never hold the connections the API's accept path needs, and the API's router,
-    // which knows a journey the moment the API publishes it.
+    // own for its rounds, so that they never hold the connections the API's accept path needs, and a router of its
+    // own (it hears the API's publishes through PostgreSQL, as the relay of a worker process does) whose client
+    // shares the workers' connection, so that it starts runs eagerly (workers/main.ts).
     const relayDb = createDb(databaseUrl);
     onStop('relay db', () => relayDb.destroy());
-    const relay = new EventRelay(relayDb, router, client, { log, ...config.relay });
+    const relayClient = new Client({
+      connection: workerConnection,
+      namespace: config.temporal.namespace,
+      dataConverter: dataConverter(config.encryption.keys),
+      interceptors: temporalClientInterceptors(tracing),
+    });
+    const relayRouter = new JourneyRouter(relayDb, relayClient, {
+      taskQueue: config.temporal.taskQueue,
+      log,
+      eagerStart: true,
+    });
+    await relayRouter.start();
+    onStop('relay router', () => relayRouter.stop());
+    const relay = new EventRelay(relayDb, relayRouter, relayClient, { log, ...config.relay });
     relay.start();
     onStop('relay', () => relay.stop());
     const server = await listen(app, config.api.port, options.apiHost ?? config.api.host);

@@ -35,7 +35,22 @@ export interface RelayOptions {
   deliveryTimeoutMs?: number;
   /** The longest back-off after failed deliveries. @default 15000 */
   maxBackoffMs?: number;
+  /**
+   * Yield to what shares this process's event loop: while the loop runs late by more than this (the longest delay
+   * of the last {@link LOOP_SAMPLE_MS} ms), deliveries wait until it catches up: one at a time, each at most
+   * {@link MAX_FIRST_LANE_WAIT_MS}, and a round takes only a handful of events. The
+   * work a delivery starts (a run's first workflow task, its local activities) then never starves the API's accept
+   * path in `npm start`, or the workflow tasks in flight in a worker process; the inbox holds what waits. 0: never.
+   * @default 50
+   */
+  maxLoopDelayMs?: number;
 }
+
+/** How often the relay reads how late the event loop runs. */
+export const LOOP_SAMPLE_MS = 200;
+
+/** The longest a late event loop holds the relay's next delivery: at least one a second goes through. */
+export const MAX_FIRST_LANE_WAIT_MS = 1_000;
 
 /** The relay of one process. */
 export class EventRelay {
@@ -43,6 +58,7 @@ export class EventRelay {
   private running = false;
   private loop?: Promise<void>;
   private wakeUp?: () => void;
+  private readonly lateness: EventLoopLateness | undefined;
 
   constructor(
     private readonly db: Db,
@@ -57,8 +73,10 @@ export class EventRelay {
       leaseMs: 30_000,
       deliveryTimeoutMs: 10_000,
       maxBackoffMs: 15_000,
+      maxLoopDelayMs: 50,
       ...options,
     };
+    this.lateness = this.options.maxLoopDelayMs > 0 ? new EventLoopLateness() : undefined;
     // A delivery ends well within its lease, so that no other relay takes an event while it is being delivered.
     this.options.deliveryTimeoutMs = Math.min(this.options.deliveryTimeoutMs, this.options.leaseMs / 2);
     setBacklogSource(() => inboxBacklog(db));
@@ -68,9 +86,14 @@ export class EventRelay {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.lateness?.start();
     this.loop = this.run();
     this.options.log.info(
-      { batchSize: this.options.batchSize, concurrency: this.options.concurrency },
+      {
+        batchSize: this.options.batchSize,
+        concurrency: this.options.concurrency,
+        maxLoopDelayMs: this.options.maxLoopDelayMs,
+      },
       'event relay running',
     );
   }
@@ -80,9 +103,12 @@ export class EventRelay {
     this.running = false;
     this.wakeUp?.();
     await this.loop;
+    this.lateness?.stop();
   }
 
   private async run(): Promise<void> {
+    // The first round knows how late the loop runs.
+    if (this.lateness) await this.pause(LOOP_SAMPLE_MS);
     while (this.running) {
       let taken = 0;
       try {
@@ -93,18 +119,18 @@ export class EventRelay {
         await this.pause(1_000);
         continue;
       }
-      if (taken < this.options.batchSize) await this.pause(this.options.pollMs);
+      if (taken < this.roundSize()) await this.pause(this.options.pollMs);
     }
   }
 
   /** One round: takes the due events (of one consumer only, if given) and delivers them; answers how many. */
   async relayOnce(scope: { consumerId?: string; limit?: number } = {}): Promise<number> {
     const entries = await claimEvents(this.db, {
-      limit: scope.limit ?? this.options.batchSize,
+      limit: scope.limit ?? this.roundSize(),
       leaseMs: this.options.leaseMs,
       consumerId: scope.consumerId,
     });
-    await forEachLimited(entries, this.options.concurrency, (entry) => this.deliver(entry));
+    await forEachLimited(entries, this.options.concurrency, (entry) => this.deliver(entry), this.yieldToLoop);
     return entries.length;
   }
 
@@ -130,6 +156,31 @@ export class EventRelay {
       if (taken === 0) await delay(Math.min(25, remaining));
     }
   }
+
+  /**
+   * Events per round: a batch; while the event loop runs late, a handful, so that none waits out its lease in this
+   * relay while the deliveries before it are held (at most {@link MAX_FIRST_LANE_WAIT_MS} each): one per 4 s of the
+   * lease, and no more than may be in flight at once.
+   */
+  private roundSize(): number {
+    const late = this.lateness?.watching === true && this.lateness.lateMs > this.options.maxLoopDelayMs;
+    if (!late) return this.options.batchSize;
+    const { batchSize, concurrency, leaseMs } = this.options;
+    return Math.max(1, Math.min(batchSize, concurrency, Math.floor(leaseMs / 4_000)));
+  }
+
+  /**
+   * Resolves once the event loop is on time again, or `done()` (the round has no event left for this lane), and for
+   * the first lane after {@link MAX_FIRST_LANE_WAIT_MS} at the latest, so that the relay always makes progress; at once
+   * when the relay does not watch the loop.
+   */
+  private readonly yieldToLoop = async (done: () => boolean, lane: number): Promise<void> => {
+    const lateness = this.lateness;
+    if (!lateness?.watching) return;
+    const until = lane === 0 ? Date.now() + MAX_FIRST_LANE_WAIT_MS : Infinity;
+    while (lateness.lateMs > this.options.maxLoopDelayMs && !done() && Date.now() < until)
+      await delay(LOOP_SAMPLE_MS / 4);
+  };
 
   private async deliver(entry: InboxEntry): Promise<void> {
     const { event } = entry;
@@ -209,11 +260,67 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Runs `fn` over `items` with at most `limit` at once. */
-async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+/** Runs `fn` over `items` with at most `limit` at once; each lane awaits `admit()` before each item. */
+async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+  admit: (done: () => boolean, lane: number) => Promise<void> = () => Promise.resolve(),
+): Promise<void> {
   let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
+  const done = () => next >= items.length;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async (_, lane) => {
+    for (;;) {
+      await admit(done, lane);
+      if (done()) return;
+      await fn(items[next++]!);
+    }
   });
   await Promise.all(lanes);
 }
+
+/**
+ * How late this process's event loop runs: the most a 10 ms timer fired late in the last {@link LOOP_SAMPLE_MS} ms
+ * (and in the sample under way).
+ * A late loop means callbacks queue behind work: each HTTP request, workflow activation or PostgreSQL answer waits
+ * that long before it runs.
+ */
+export class EventLoopLateness {
+  private timer?: NodeJS.Timeout;
+  private latest = 0;
+  private windowMax = 0;
+  private windowStart = 0;
+  private lastTick = 0;
+
+  /** The most the loop ran late in the last full sample and the one under way, in ms. */
+  get lateMs(): number {
+    return Math.max(this.latest, this.windowMax);
+  }
+
+  get watching(): boolean {
+    return this.timer !== undefined;
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.lastTick = this.windowStart = performance.now();
+    this.timer = setInterval(() => {
+      const now = performance.now();
+      this.windowMax = Math.max(this.windowMax, now - this.lastTick - TICK_MS);
+      this.lastTick = now;
+      if (now - this.windowStart >= LOOP_SAMPLE_MS) {
+        this.latest = this.windowMax;
+        this.windowMax = 0;
+        this.windowStart = now;
+      }
+    }, TICK_MS).unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.latest = this.windowMax = 0;
+  }
+}
+
+const TICK_MS = 10;

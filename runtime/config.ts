@@ -76,6 +76,7 @@ const envSchema = z.object({
   RELAY_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
   RELAY_POLL_MS: z.coerce.number().int().min(1).max(60_000).default(50),
   RELAY_LEASE_MS: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
+  RELAY_MAX_LOOP_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(50),
   METRICS_PORT: port(9464),
   METRICS_HOST: optional,
   TEMPORAL_METRICS_ADDRESS: optional,
@@ -173,7 +174,7 @@ export interface Config {
   /** Runs kept in the workflow worker's sticky cache (bounds its memory however many runs wait). @default 1000 */
   workflowCacheSize: number;
   /** The event relay (journeys/relay.ts): events per round, deliveries in flight, idle poll, lease of a taken event. */
-  relay: { batchSize: number; concurrency: number; pollMs: number; leaseMs: number };
+  relay: { batchSize: number; concurrency: number; pollMs: number; leaseMs: number; maxLoopDelayMs: number };
   /**
    * What a worker process (`npm run worker`) runs: its Temporal workers, its event relay, or both. Both off is an
    * error there. @default both on
@@ -286,6 +287,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       concurrency: e.RELAY_CONCURRENCY,
       pollMs: e.RELAY_POLL_MS,
       leaseMs: e.RELAY_LEASE_MS,
+      maxLoopDelayMs: e.RELAY_MAX_LOOP_DELAY_MS,
     },
     workerProcess: { workers: e.WORKERS_ENABLED, relay: e.RELAY_ENABLED },
     metrics: { port: e.METRICS_PORT, host: e.METRICS_HOST, temporalAddress: e.TEMPORAL_METRICS_ADDRESS },

@@ -48,10 +48,35 @@ export function createLogger(
 ): Logger {
   const options: pino.LoggerOptions = { name, level, redact: { paths: redactPaths, censor: '[redacted]' } };
   const pretty = format === 'pretty' || (format === 'auto' && destination.isTTY === true);
-  if (!pretty) return pino(options, destination);
+  if (!pretty) return pino(options, destination === process.stdout ? asyncStdout() : destination);
   const colors = destination.isTTY === true && !process.env.NO_COLOR;
   return pino(options, { write: (line: string) => destination.write(prettyLine(line, colors)) });
 }
+
+/**
+ * Standard output written from a buffer in the background (pino's sonic-boom, `sync: false`), so that a slow reader
+ * of the log (a pipe its reader is not draining, a busy log collector) never holds up a request: with
+ * `process.stdout`, a write to a full pipe blocks the event loop until the reader catches up. The buffer is bounded
+ * ({@link MAX_LOG_BUFFER_BYTES}: lines beyond it are dropped, and a warning line says how many); what is buffered
+ * is flushed when the process exits.
+ */
+function asyncStdout(): pino.DestinationStream {
+  const stream = pino.destination({ dest: 1, sync: false, maxLength: MAX_LOG_BUFFER_BYTES });
+  let dropped = 0;
+  stream.on('drop', () => {
+    if (dropped++ === 0)
+      setTimeout(() => {
+        stream.write(
+          `${JSON.stringify({ level: 40, time: Date.now(), msg: `log output behind: ${dropped} line(s) dropped` })}\n`,
+        );
+        dropped = 0;
+      }, 1000).unref();
+  });
+  return stream;
+}
+
+/** How much log output may wait for a slow reader before lines are dropped. */
+export const MAX_LOG_BUFFER_BYTES = 16 * 1024 * 1024;
 
 const levelNames: Record<number, string> = {
   10: 'TRACE',

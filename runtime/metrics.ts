@@ -65,6 +65,14 @@ export const metrics = {
     labelNames: ['journey'] as const,
     registers,
   }),
+  runStarts: new Counter({
+    name: 'journey_run_starts_total',
+    help:
+      "Runs the router started, by how Temporal dispatched the first workflow task: eager (in the start's answer, " +
+      'to a worker of the same process) or queued (through the task queue)',
+    labelNames: ['dispatch'] as const,
+    registers,
+  }),
   runsEnded: new Counter({
     name: 'journey_runs_ended_total',
     help: 'Runs that ended, by journey and outcome (the run status: converted, completed, failed, cancelled)',

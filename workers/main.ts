@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     const temporal = runWorkers ? await createTemporalWorkers(config, db, log, tracing) : undefined;
     try {
       // The relay delivers the events the API committed to the inbox (any number of processes may run it).
-      const relay = runRelay ? await startRelay(config, db, log, tracing) : undefined;
+      const relay = runRelay ? await startRelay(config, db, log, tracing, temporal?.connection) : undefined;
       try {
         log.info(
           { ...temporal?.summary, workers: temporal ? 'on' : 'off', relay: relay ? 'on' : 'off' },
@@ -91,23 +91,38 @@ async function createTemporalWorkers(config: Config, db: Db, log: Logger, tracin
       providers: perChannel(Object.fromEntries(Object.entries(channels).map(([ch, provider]) => [ch, provider.name]))),
       rateLimits: perChannel(config.channels.rateLimits),
     };
-    return { workers, summary, close };
+    return { workers, summary, close, connection };
   } catch (err) {
     await close();
     throw err;
   }
 }
 
-/** Starts the relay, with a journey router of its own; `stop()` stops both and lets go of the client. */
-async function startRelay(config: Config, db: Db, log: Logger, tracing: Tracing): Promise<{ stop(): Promise<void> }> {
-  const connection = await Connection.connect({ address: config.temporal.address ?? 'localhost:7233' });
+/**
+ * Starts the relay, with a journey router of its own; `stop()` stops both and lets go of the client. Beside workers
+ * (`workerConnection`), its client shares their connection and starts runs eagerly: Temporal hands a run's first
+ * workflow task straight to this process's workers in the start's answer.
+ */
+async function startRelay(
+  config: Config,
+  db: Db,
+  log: Logger,
+  tracing: Tracing,
+  workerConnection?: NativeConnection,
+): Promise<{ stop(): Promise<void> }> {
+  const connection =
+    workerConnection ?? (await Connection.connect({ address: config.temporal.address ?? 'localhost:7233' }));
   const client = new Client({
     connection,
     namespace: config.temporal.namespace,
     dataConverter: dataConverter(config.encryption.keys),
     interceptors: temporalClientInterceptors(tracing),
   });
-  const router = new JourneyRouter(db, client, { taskQueue: config.temporal.taskQueue, log });
+  const router = new JourneyRouter(db, client, {
+    taskQueue: config.temporal.taskQueue,
+    log,
+    eagerStart: workerConnection !== undefined,
+  });
   await router.start();
   const relay = new EventRelay(db, router, client, { log, ...config.relay });
   relay.start();
@@ -119,8 +134,9 @@ async function startRelay(config: Config, db: Db, log: Logger, tracing: Tracing)
     async stop() {
       await relay.stop();
       await router.stop();
-      // A delivery that outlived Temporal may have left a retry timer on the channel (runtime/temporal-connection.ts).
-      closeConnectionLater(connection);
+      // A delivery that outlived Temporal may have left a retry timer on the channel (runtime/temporal-connection.ts);
+      // the workers' connection is closed with them.
+      if (connection instanceof Connection) closeConnectionLater(connection);
     },
   };
 }

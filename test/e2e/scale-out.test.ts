@@ -232,10 +232,18 @@ describe('scale-out: two worker processes and two API processes on one Temporal 
 
     // Both workers' relays delivered events: their own delivery-lag histograms counted some, and together all.
     const delivered: Record<string, number> = {};
+    const starts = { eager: 0, queued: 0 };
     for (const worker of topology.workers) {
       const res = await fetch(`${worker.url}/metrics`);
-      delivered[worker.name] = parseScrape(await res.text()).value('journey_event_delivery_lag_seconds_count');
+      const scrape = parseScrape(await res.text());
+      delivered[worker.name] = scrape.value('journey_event_delivery_lag_seconds_count');
+      for (const dispatch of ['eager', 'queued'] as const)
+        starts[dispatch] += scrape.value('journey_run_starts_total', { dispatch });
     }
+    // The relays start runs eagerly (Temporal hands the first workflow task to the relay's own workers) while those
+    // have a free workflow task slot, and through the task queue when they are busy, as in this burst.
+    assert.equal(starts.eager + starts.queued, expectedRuns, `runs started by the relays: ${JSON.stringify(starts)}`);
+    assert.ok(starts.eager > 0, `runs started eagerly: ${JSON.stringify(starts)}`);
     for (const [name, count] of Object.entries(delivered))
       assert.ok(count > 0, `${name} delivered none: ${JSON.stringify(delivered)}`);
     assert.equal(

@@ -4,7 +4,7 @@ import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { JourneyEvent } from '../../contract/events';
 import { journeyWorkflowId } from '../../contract/workflow-ids';
-import { EventRelay } from '../../journeys/relay';
+import { EventLoopLateness, EventRelay, LOOP_SAMPLE_MS, MAX_FIRST_LANE_WAIT_MS } from '../../journeys/relay';
 import { JourneyRouter } from '../../journeys/router';
 import { seedJourneys } from '../../journeys/shipped';
 import { migrateLatest } from '../../migrations';
@@ -134,6 +134,86 @@ describe('journeys/relay', () => {
       }
     } finally {
       await own.destroy();
+    }
+  });
+  describe('while the event loop runs late', () => {
+    /** A router that counts the deliveries in flight through it (the real router does the routing). */
+    class CountingRouter extends JourneyRouter {
+      inFlight = 0;
+      mostInFlight = 0;
+      override async route(...args: Parameters<JourneyRouter['route']>): ReturnType<JourneyRouter['route']> {
+        this.mostInFlight = Math.max(this.mostInFlight, ++this.inFlight);
+        try {
+          return await super.route(...args);
+        } finally {
+          this.inFlight--;
+        }
+      }
+    }
+
+    /** Delivers `count` triggers with a loop of its own; `hog` holds the event loop meanwhile. */
+    async function deliverAll(count: number, hog?: { everyMs: number; busyMs: number }) {
+      const own = createDb(await freshDatabase());
+      const countingRouter = new CountingRouter(own, client, { taskQueue: unique('relay'), log: silentLog });
+      const relay = new EventRelay(own, countingRouter, client, { log: silentLog, concurrency: 8, maxLoopDelayMs: 50 });
+      let hogTimer: NodeJS.Timeout | undefined;
+      try {
+        await migrateLatest(own);
+        await seedJourneys(own, { billReminderDelay: '3 days' }, silentLog);
+        await countingRouter.refresh();
+        const triggers = Array.from({ length: count }, () => event(unique('c')));
+        await acceptEvents(own, triggers);
+        if (hog)
+          hogTimer = setInterval(() => {
+            const until = performance.now() + hog.busyMs;
+            while (performance.now() < until);
+          }, hog.everyMs);
+        const started = performance.now();
+        relay.start();
+        for (let i = 0; ; i++) {
+          const routed = await own('events_received').where({ status: 'routed' }).count<{ count: string }[]>();
+          if (Number(routed[0]?.count) === count) break;
+          assert.ok(i < 600, `all ${count} routed within 60 s (${routed[0]?.count})`);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        return { mostInFlight: countingRouter.mostInFlight, ms: performance.now() - started };
+      } finally {
+        clearInterval(hogTimer);
+        await relay.stop();
+        await countingRouter.stop();
+        await own.destroy();
+      }
+    }
+
+    it('holds its deliveries while the loop is late: one at a time, each at most a second, and still delivers them all', async function () {
+      this.timeout(120_000);
+      // Busy 80 ms of every 100: every sample sees the loop at least 70 ms late, so each delivery is held its second.
+      const count = 6;
+      const { mostInFlight, ms } = await deliverAll(count, { everyMs: 100, busyMs: 80 });
+      assert.equal(mostInFlight, 1);
+      assert.ok(ms >= (count - 1) * MAX_FIRST_LANE_WAIT_MS * 0.9, `${count} deliveries held: ${Math.round(ms)} ms`);
+    });
+
+    it('delivers up to its concurrency at once while the loop is on time', async function () {
+      this.timeout(120_000);
+      assert.ok((await deliverAll(12)).mostInFlight > 1);
+    });
+  });
+
+  it('measures how late the event loop runs', async () => {
+    const lateness = new EventLoopLateness();
+    lateness.start();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 2 * LOOP_SAMPLE_MS));
+      assert.ok(lateness.lateMs < 40, `idle: ${lateness.lateMs} ms late`);
+      const until = performance.now() + 150;
+      while (performance.now() < until);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.ok(lateness.lateMs >= 120, `after holding the loop 150 ms: ${lateness.lateMs} ms late`);
+      await new Promise((resolve) => setTimeout(resolve, 2.5 * LOOP_SAMPLE_MS));
+      assert.ok(lateness.lateMs < 40, `on time again: ${lateness.lateMs} ms late`);
+    } finally {
+      lateness.stop();
     }
   });
 });

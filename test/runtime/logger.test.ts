@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { ConfigError, loadConfig } from '../../runtime/config';
 import { createLogger, type LogFormat, perChannel, prettyLine, temporalSdkLogger } from '../../runtime/logger';
@@ -140,3 +142,45 @@ describe('temporalSdkLogger', () => {
     );
   });
 });
+
+describe('createLogger on standard output', () => {
+  /**
+   * A child process logs 4 MiB to its stdout, a pipe this test does not read at first (as a log reader that falls
+   * behind): the background writer must keep the process answering meanwhile, and then deliver every line once.
+   */
+  it('keeps the event loop running while nobody reads the log, and then writes every line whole, once, in order', async function () {
+    this.timeout(60_000);
+    const script = `
+      const { createLogger } = require(${JSON.stringify(path.resolve(__dirname, '../../runtime/logger'))});
+      const log = createLogger('info', 'api', { format: 'json' });
+      const started = Date.now();
+      for (let i = 0; i < 16384; i++) log.info({ i, pad: 'x'.repeat(200) }, 'line');
+      // Answered only if the loop runs: a blocked write would hold the timer too.
+      setTimeout(() => process.stderr.write('loop ' + (Date.now() - started) + '\\n'), 10);
+    `;
+    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', script], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.pause();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    await waitUntil(() => stderr.includes('loop ') || child.exitCode !== null, 30_000);
+    assert.match(stderr, /^loop \d+\n$/, `the child answered while its log was unread: ${stderr}`);
+    // Now the reader catches up: every line arrives, whole and in order.
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stdout.resume();
+    await new Promise((resolve) => child.once('exit', resolve));
+    const lines = stdout.split('\n').filter(Boolean);
+    assert.equal(lines.length, 16384);
+    assert.deepEqual(
+      lines.map((line) => (JSON.parse(line) as { i: number }).i),
+      Array.from({ length: 16384 }, (_, i) => i),
+    );
+  });
+});
+
+async function waitUntil(done: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+}
