@@ -14,6 +14,7 @@ import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } f
 import type { Client } from '@temporalio/client';
 import type { Db } from '../runtime/db';
 import type { Logger } from '../runtime/logger';
+import { EventLoopLateness, LOOP_SAMPLE_MS } from '../runtime/event-loop';
 import { metrics, setBacklogSource } from '../runtime/metrics';
 import { TRACER_NAME } from '../runtime/tracing';
 import { claimEvents, deferEvent, inboxBacklog, type InboxEntry } from '../stores/event-inbox';
@@ -45,9 +46,6 @@ export interface RelayOptions {
    */
   maxLoopDelayMs?: number;
 }
-
-/** How often the relay reads how late the event loop runs. */
-export const LOOP_SAMPLE_MS = 200;
 
 /** The longest a late event loop holds the relay's next delivery: at least one a second goes through. */
 export const MAX_FIRST_LANE_WAIT_MS = 1_000;
@@ -163,8 +161,7 @@ export class EventRelay {
    * lease, and no more than may be in flight at once.
    */
   private roundSize(): number {
-    const late = this.lateness?.watching === true && this.lateness.lateMs > this.options.maxLoopDelayMs;
-    if (!late) return this.options.batchSize;
+    if (!this.loopIsLate()) return this.options.batchSize;
     const { batchSize, concurrency, leaseMs } = this.options;
     return Math.max(1, Math.min(batchSize, concurrency, Math.floor(leaseMs / 4_000)));
   }
@@ -175,12 +172,14 @@ export class EventRelay {
    * when the relay does not watch the loop.
    */
   private readonly yieldToLoop = async (done: () => boolean, lane: number): Promise<void> => {
-    const lateness = this.lateness;
-    if (!lateness?.watching) return;
     const until = lane === 0 ? Date.now() + MAX_FIRST_LANE_WAIT_MS : Infinity;
-    while (lateness.lateMs > this.options.maxLoopDelayMs && !done() && Date.now() < until)
-      await delay(LOOP_SAMPLE_MS / 4);
+    while (this.loopIsLate() && !done() && Date.now() < until) await delay(LOOP_SAMPLE_MS / 4);
   };
+
+  /** True while the relay watches its event loop and the loop runs later than `maxLoopDelayMs`. */
+  private loopIsLate(): boolean {
+    return this.lateness?.watching === true && this.lateness.lateMs > this.options.maxLoopDelayMs;
+  }
 
   private async deliver(entry: InboxEntry): Promise<void> {
     const { event } = entry;
@@ -278,49 +277,3 @@ async function forEachLimited<T>(
   });
   await Promise.all(lanes);
 }
-
-/**
- * How late this process's event loop runs: the most a 10 ms timer fired late in the last {@link LOOP_SAMPLE_MS} ms
- * (and in the sample under way).
- * A late loop means callbacks queue behind work: each HTTP request, workflow activation or PostgreSQL answer waits
- * that long before it runs.
- */
-export class EventLoopLateness {
-  private timer?: NodeJS.Timeout;
-  private latest = 0;
-  private windowMax = 0;
-  private windowStart = 0;
-  private lastTick = 0;
-
-  /** The most the loop ran late in the last full sample and the one under way, in ms. */
-  get lateMs(): number {
-    return Math.max(this.latest, this.windowMax);
-  }
-
-  get watching(): boolean {
-    return this.timer !== undefined;
-  }
-
-  start(): void {
-    if (this.timer) return;
-    this.lastTick = this.windowStart = performance.now();
-    this.timer = setInterval(() => {
-      const now = performance.now();
-      this.windowMax = Math.max(this.windowMax, now - this.lastTick - TICK_MS);
-      this.lastTick = now;
-      if (now - this.windowStart >= LOOP_SAMPLE_MS) {
-        this.latest = this.windowMax;
-        this.windowMax = 0;
-        this.windowStart = now;
-      }
-    }, TICK_MS).unref();
-  }
-
-  stop(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    this.latest = this.windowMax = 0;
-  }
-}
-
-const TICK_MS = 10;
